@@ -1,0 +1,67 @@
+"""PCRPO's slack schedules and reward-only warm-up (algorithms.md, section 2)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+from rllib_safe.core.gradients import validate_slacks
+
+__all__ = ["SlackKind", "SlackSchedule", "annealed_slack", "reward_only_warmup"]
+
+SlackKind = Literal["constant", "anneal"]
+
+
+def annealed_slack(initial: float, iteration: int, total_iterations: int) -> float:
+    """Slack after ``iteration`` applications of h <- h - h / T: h0 (1 - 1/T)^k.
+
+    Shrinks toward 0 from either side; an infinite slack stays infinite.
+    """
+    if total_iterations <= 0:
+        raise ValueError(f"total_iterations must be a positive integer, got {total_iterations!r}")
+    if iteration < 0:
+        raise ValueError(f"iteration must be >= 0, got {iteration!r}")
+    if math.isinf(initial):
+        return initial
+    return initial * (1.0 - 1.0 / total_iterations) ** iteration
+
+
+@dataclass(frozen=True)
+class SlackSchedule:
+    """The slacks (h+, h-) per training iteration: constant, or annealed toward 0."""
+
+    upper: float
+    lower: float
+    kind: SlackKind = "constant"
+    total_iterations: int | None = None  #: T, required for ``kind="anneal"``
+
+    def __post_init__(self) -> None:
+        validate_slacks(self.upper, self.lower)
+        if self.kind not in get_args(SlackKind):
+            raise ValueError(f"kind must be one of {get_args(SlackKind)}, got {self.kind!r}")
+        if self.kind == "anneal" and (self.total_iterations is None or self.total_iterations <= 0):
+            raise ValueError(
+                "total_iterations must be a positive integer when kind='anneal', "
+                f"got {self.total_iterations!r}"
+            )
+
+    def slacks(self, iteration: int) -> tuple[float, float]:
+        """(h+, h-) to use at training iteration ``iteration`` (0-based)."""
+        if iteration < 0:
+            raise ValueError(f"iteration must be >= 0, got {iteration!r}")
+        if self.kind == "constant":
+            return self.upper, self.lower
+        return (
+            annealed_slack(self.upper, iteration, self.total_iterations),
+            annealed_slack(self.lower, iteration, self.total_iterations),
+        )
+
+
+def reward_only_warmup(iteration: int, start_safety: int) -> bool:
+    """True while ``iteration`` < ``start_safety``: the first iterations step on reward only."""
+    if start_safety < 0:
+        raise ValueError(f"start_safety must be >= 0, got {start_safety!r}")
+    if iteration < 0:
+        raise ValueError(f"iteration must be >= 0, got {iteration!r}")
+    return iteration < start_safety

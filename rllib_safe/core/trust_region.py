@@ -1,0 +1,148 @@
+"""TRPO-style natural-gradient step, the base optimiser of the PCRPO authors (section 2).
+
+Conjugate gradient on Fisher-vector products of the mean KL (10-15 iterations, damping
+0.1), a full step scaled to the KL radius delta, and a backtracking line search (decay
+0.8, up to 15 tries) that accepts when the KL is within delta and the objective does not
+decrease (Schulman et al., 2015, Appendix C).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+import torch
+from torch import Tensor
+
+from rllib_safe.core.gradients import flat_grad
+
+__all__ = [
+    "LineSearchResult",
+    "backtracking_line_search",
+    "conjugate_gradient",
+    "fisher_vector_product",
+    "natural_gradient_step",
+]
+
+
+def conjugate_gradient(
+    matvec: Callable[[Tensor], Tensor],
+    b: Tensor,
+    *,
+    iterations: int = 10,
+    residual_tol: float = 1e-10,
+) -> Tensor:
+    """Approximately solve A x = b for a symmetric positive-definite A given as ``matvec``.
+
+    Runs at most ``iterations`` steps and stops updating once the squared residual r.r
+    falls below ``residual_tol`` or the curvature p.Ap is not positive. The stopping tests
+    are tensor masks, not Python branches, so there is no host sync (every iteration calls
+    ``matvec``). A zero ``b`` gives a zero solution.
+    """
+    if iterations < 1:
+        raise ValueError(f"iterations must be a positive integer, got {iterations!r}")
+    if not residual_tol >= 0:
+        raise ValueError(f"residual_tol must be >= 0, got {residual_tol!r}")
+    x = torch.zeros_like(b)
+    r = b.clone()
+    p = b.clone()
+    r_sq = r @ r
+    running = torch.ones((), dtype=torch.bool, device=b.device)
+    for _ in range(iterations):
+        a_p = matvec(p)
+        curvature = p @ a_p
+        running = running & (r_sq > residual_tol) & (curvature > 0)
+        alpha = torch.where(running, r_sq / torch.where(running, curvature, 1.0), 0.0)
+        x = x + alpha * p
+        r = r - alpha * a_p
+        new_r_sq = r @ r
+        beta = torch.where(running, new_r_sq / torch.where(running, r_sq, 1.0), 0.0)
+        p = r + beta * p
+        r_sq = torch.where(running, new_r_sq, r_sq)
+    return x
+
+
+def fisher_vector_product(
+    kl: Tensor, params: Sequence[Tensor], *, damping: float = 0.1
+) -> Callable[[Tensor], Tensor]:
+    """Return v -> (H + damping I) v, H the Hessian of the scalar mean ``kl`` w.r.t. params.
+
+    ``kl`` should be the mean KL(pi_old || pi_theta) with pi_old detached, evaluated at
+    theta = theta_old, where its Hessian is the Fisher information matrix. The first
+    derivative is taken once (create_graph=True); each call costs one extra backward pass.
+    """
+    if not damping >= 0:
+        raise ValueError(f"damping must be >= 0, got {damping!r}")
+    params = list(params)
+    kl_grad = flat_grad(kl, params, create_graph=True)
+
+    def fvp(v: Tensor) -> Tensor:
+        hvp = flat_grad(kl_grad @ v.detach(), params, retain_graph=True)
+        return hvp + damping * v
+
+    return fvp
+
+
+def natural_gradient_step(
+    direction: Tensor,
+    fvp: Callable[[Tensor], Tensor],
+    *,
+    max_kl: float,
+    cg_iterations: int = 10,
+) -> tuple[Tensor, Tensor]:
+    """Full natural step along ``direction`` (an ascent direction) and its expected gain.
+
+    Solves F x = direction by conjugate gradient and scales the step s = beta x so that
+    0.5 s^T F s = max_kl (F the damped Fisher of ``fvp``). Returns (s, direction . s), the
+    latter the first-order improvement of the objective whose gradient is ``direction``.
+    A zero direction (or non-positive curvature) gives a zero step. No host sync.
+    """
+    if not max_kl > 0:
+        raise ValueError(f"max_kl must be > 0, got {max_kl!r}")
+    x = conjugate_gradient(fvp, direction, iterations=cg_iterations)
+    half_quad = 0.5 * (x @ fvp(x))
+    positive = half_quad > 0
+    scale = torch.where(positive, torch.sqrt(max_kl / torch.where(positive, half_quad, 1.0)), 0.0)
+    step = scale * x
+    return step, direction @ step
+
+
+class LineSearchResult(NamedTuple):
+    """Outcome of :func:`backtracking_line_search`."""
+
+    step_fraction: float  #: accepted fraction of the full step; 0.0 when none was accepted
+    accepted: bool  #: whether some fraction was accepted
+    tries: int  #: number of calls made to ``evaluate``
+
+
+def backtracking_line_search(
+    evaluate: Callable[[float], tuple[float, float]],
+    *,
+    max_kl: float,
+    decay: float = 0.8,
+    max_backtracks: int = 15,
+) -> LineSearchResult:
+    """Try step fractions 1, decay, decay^2, ... and accept the first acceptable one.
+
+    Contract: ``evaluate(fraction)`` sets the parameters to theta_old + fraction * step
+    (each call starts from theta_old, not from the previous try) and returns
+    ``(improvement, kl)``: the change of the mode's objective relative to theta_old and the
+    mean KL(pi_old || pi). A fraction is accepted when both numbers are finite,
+    ``kl <= max_kl`` and ``improvement >= 0``; the search then stops, leaving the
+    parameters at that fraction. If no fraction is accepted after ``max_backtracks``
+    tries the result is ``(0.0, False, max_backtracks)`` and the parameters are left at the
+    last try: the caller must restore theta_old.
+    """
+    if not max_kl > 0:
+        raise ValueError(f"max_kl must be > 0, got {max_kl!r}")
+    if not 0.0 < decay < 1.0:
+        raise ValueError(f"decay must be in (0, 1), got {decay!r}")
+    if max_backtracks < 1:
+        raise ValueError(f"max_backtracks must be a positive integer, got {max_backtracks!r}")
+    for tries in range(1, max_backtracks + 1):
+        fraction = decay ** (tries - 1)
+        improvement, kl = (float(v) for v in evaluate(fraction))
+        if math.isfinite(improvement) and math.isfinite(kl) and kl <= max_kl and improvement >= 0:
+            return LineSearchResult(fraction, True, tries)
+    return LineSearchResult(0.0, False, max_backtracks)
