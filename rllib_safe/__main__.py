@@ -1,0 +1,5 @@
+import sys
+
+from rllib_safe.cli import main
+
+sys.exit(main())

@@ -1,0 +1,3 @@
+from rllib_safe.algorithms.safe_ppo.safe_ppo import SafePPO, SafePPOConfig
+
+__all__ = ["SafePPO", "SafePPOConfig"]

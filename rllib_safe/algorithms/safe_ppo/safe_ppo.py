@@ -1,0 +1,214 @@
+"""The shared base of every rllib-safe algorithm: PPO with a cost pipeline.
+
+``SafePPOConfig`` adds the cost settings (limit, cost GAE, cost critic) and sets the
+safe-RL defaults of OmniSafe instead of RLlib's PPO defaults. ``SafePPO`` samples, measures
+J_c (the mean undiscounted episode cost over the last ``episode_cost_window`` episodes) on
+the EnvRunners and hands it to the learners with each update. Used as is, it is plain PPO
+that logs costs (the unconstrained baseline).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from ray.rllib.algorithms.algorithm_config import NotProvided
+from ray.rllib.algorithms.ppo import PPO, PPOConfig
+from ray.rllib.algorithms.ppo.ppo_catalog import PPOCatalog
+from ray.rllib.connectors.env_to_module import MeanStdFilter
+from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
+from ray.rllib.utils.metrics import (
+    ALL_MODULES,
+    ENV_RUNNER_RESULTS,
+    ENV_RUNNER_SAMPLING_TIMER,
+    LEARNER_RESULTS,
+    LEARNER_UPDATE_TIMER,
+    NUM_ENV_STEPS_SAMPLED_LIFETIME,
+    NUM_MODULE_STEPS_TRAINED_LIFETIME,
+    SYNCH_WORKER_WEIGHTS_TIMER,
+    TIMERS,
+)
+
+from rllib_safe.callbacks import SafetyMetricsCallback
+from rllib_safe.columns import EPISODE_COST_MEAN, TIMESTEP_EPISODE_COST, TIMESTEP_ITERATION
+
+#: Settings in ``training()`` shared by every safe algorithm, with their defaults.
+SAFE_TRAINING_DEFAULTS: dict[str, Any] = {
+    "cost_limit": 25.0,
+    "cost_gamma": 0.99,
+    "cost_lambda": 0.95,
+    "cost_vf_loss_coeff": 1.0,
+    "cost_advantage_normalization": "center",
+    "normalize_observations": True,
+    "episode_cost_window": 100,
+}
+
+
+def check_range(name: str, value: float, low: float, high: float, *, low_open=False, high_open=False):
+    """Raises ValueError naming ``name`` when ``value`` is outside [low, high] (or open ends)."""
+    below = value <= low if low_open else value < low
+    above = value >= high if high_open else value > high
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value) or below or above:
+        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+        raise ValueError(f"`{name}` = {value!r} is invalid: it must be a number in {interval}.")
+
+
+class SafePPOConfig(PPOConfig):
+    """PPO config with the cost settings every safe algorithm shares.
+
+    Example:
+        >>> config = SafePPOConfig().environment("SafetyPointGoal1-v0").training(cost_limit=25)
+        >>> algo = config.build_algo()
+    """
+
+    def __init__(self, algo_class=None):
+        super().__init__(algo_class=algo_class or SafePPO)
+        # Safe-RL defaults (OmniSafe), not RLlib's PPO defaults (rllib-notes.md, trap 7).
+        self.lr = 3e-4
+        self.gamma = 0.99
+        self.lambda_ = 0.95
+        self.clip_param = 0.2
+        self.use_kl_loss = False
+        self.kl_coeff = 0.0
+        self.entropy_coeff = 0.0
+        self.vf_clip_param = float("inf")  # trap 3: clipping the squared error kills its gradient
+        self.grad_clip = 40.0
+        self.grad_clip_by = "global_norm"
+        self.num_epochs = 10
+        self.train_batch_size_per_learner = 4000
+        self.minibatch_size = 256
+        self.num_envs_per_env_runner = 4
+        self.torch_skip_nan_gradients = True  # skips a per-parameter isfinite sync per step
+        self.callbacks_class = SafetyMetricsCallback
+        for name, value in SAFE_TRAINING_DEFAULTS.items():
+            setattr(self, name, value)
+
+    def training(
+        self,
+        *,
+        cost_limit: float = NotProvided,
+        cost_gamma: float = NotProvided,
+        cost_lambda: float = NotProvided,
+        cost_vf_loss_coeff: float = NotProvided,
+        cost_advantage_normalization: Literal["center", "standardize", "none"] = NotProvided,
+        normalize_observations: bool = NotProvided,
+        episode_cost_window: int = NotProvided,
+        **kwargs,
+    ) -> "SafePPOConfig":
+        """PPO's training settings plus the cost settings.
+
+        Args:
+            cost_limit: d, the budget on the undiscounted episode cost.
+            cost_gamma: Discount of the cost GAE.
+            cost_lambda: Lambda of the cost GAE.
+            cost_vf_loss_coeff: Weight of the cost critic's loss.
+            cost_advantage_normalization: "center" (OmniSafe), "standardize" or "none".
+            normalize_observations: Running mean/std observation filter on the EnvRunners.
+            episode_cost_window: Number of finished episodes J_c is averaged over.
+        """
+        super().training(**kwargs)
+        for name, value in locals().items():
+            if name in SAFE_TRAINING_DEFAULTS and value is not NotProvided:
+                setattr(self, name, value)
+        return self
+
+    @property
+    def _model_config_auto_includes(self) -> dict[str, Any]:
+        # OmniSafe's networks: 64-64 tanh, separate critics, state-independent log-std.
+        return super()._model_config_auto_includes | {
+            "fcnet_hiddens": [64, 64],
+            "fcnet_activation": "tanh",
+            "vf_share_layers": False,
+            "free_log_std": True,
+        }
+
+    def validate(self) -> None:
+        super().validate()
+        check_range("cost_limit", self.cost_limit, 0.0, math.inf)
+        check_range("cost_gamma", self.cost_gamma, 0.0, 1.0, low_open=True)
+        check_range("cost_lambda", self.cost_lambda, 0.0, 1.0)
+        check_range("cost_vf_loss_coeff", self.cost_vf_loss_coeff, 0.0, math.inf)
+        check_range("gamma", self.gamma, 0.0, 1.0, low_open=True)
+        check_range("lambda_", self.lambda_, 0.0, 1.0)
+        check_range("episode_cost_window", self.episode_cost_window, 1, math.inf)
+        allowed = ("center", "standardize", "none")
+        if self.cost_advantage_normalization not in allowed:
+            raise ValueError(
+                f"`cost_advantage_normalization` = {self.cost_advantage_normalization!r} is "
+                f"invalid: it must be one of {allowed}."
+            )
+        if self.model_config.get("vf_share_layers") or self.model_config.get("use_lstm"):
+            raise ValueError(
+                "`model_config` must keep vf_share_layers=False and use_lstm=False: the "
+                "actor's parameters must be exactly the actor encoder and the pi head."
+            )
+
+    def get_default_learner_class(self):
+        from rllib_safe.algorithms.safe_ppo.safe_ppo_torch_learner import SafePPOTorchLearner
+
+        return SafePPOTorchLearner
+
+    def get_default_rl_module_spec(self) -> RLModuleSpec:
+        from rllib_safe.modules import SafePPOTorchRLModule
+
+        return RLModuleSpec(module_class=SafePPOTorchRLModule, catalog_class=PPOCatalog)
+
+    def build_env_to_module_connector(self, env=None, spaces=None, device=None):
+        pipeline = super().build_env_to_module_connector(env=env, spaces=spaces, device=device)
+        if self.normalize_observations:
+            pipeline.prepend(MeanStdFilter(multi_agent=self.is_multi_agent))
+        return pipeline
+
+
+class SafePPO(PPO):
+    """PPO whose learners receive the measured episode cost J_c with every update."""
+
+    @classmethod
+    def get_default_config(cls) -> SafePPOConfig:
+        return SafePPOConfig()
+
+    def measured_episode_cost(self) -> float:
+        """J_c: mean undiscounted episode cost of the last finished episodes (0 before any)."""
+        return float(self.metrics.peek((ENV_RUNNER_RESULTS, EPISODE_COST_MEAN), default=0.0))
+
+    def training_step(self) -> None:
+        # PPO's new-stack step, with J_c and the iteration passed to the learners.
+        with self.metrics.log_time((TIMERS, ENV_RUNNER_SAMPLING_TIMER)):
+            episodes, env_runner_results = synchronous_parallel_sample(
+                worker_set=self.env_runner_group,
+                max_env_steps=self.config.total_train_batch_size,
+                sample_timeout_s=self.config.sample_timeout_s,
+                _uses_new_env_runners=True,
+                _return_metrics=True,
+            )
+            if not episodes:
+                return
+            self.metrics.aggregate(env_runner_results, key=ENV_RUNNER_RESULTS)
+
+        with self.metrics.log_time((TIMERS, LEARNER_UPDATE_TIMER)):
+            learner_results = self.learner_group.update(
+                episodes=episodes,
+                timesteps={
+                    NUM_ENV_STEPS_SAMPLED_LIFETIME: self.metrics.peek(
+                        (ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME)
+                    ),
+                    NUM_MODULE_STEPS_TRAINED_LIFETIME: self.metrics.peek(
+                        (LEARNER_RESULTS, ALL_MODULES, NUM_MODULE_STEPS_TRAINED_LIFETIME),
+                        default=0,
+                    ),
+                    TIMESTEP_EPISODE_COST: self.measured_episode_cost(),
+                    TIMESTEP_ITERATION: self.iteration,
+                },
+                num_epochs=self.config.num_epochs,
+                minibatch_size=self.config.minibatch_size,
+                shuffle_batch_per_epoch=self.config.shuffle_batch_per_epoch,
+            )
+            self.metrics.aggregate(learner_results, key=LEARNER_RESULTS)
+
+        with self.metrics.log_time((TIMERS, SYNCH_WORKER_WEIGHTS_TIMER)):
+            self.env_runner_group.sync_weights(
+                from_worker_or_learner_group=self.learner_group,
+                policies=set(learner_results[0].keys()) - {ALL_MODULES},
+                inference_only=True,
+            )

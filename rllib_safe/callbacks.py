@@ -1,0 +1,56 @@
+"""EnvRunner callback: running episode cost in the infos and episode cost metrics."""
+
+from __future__ import annotations
+
+from ray.rllib.callbacks.callbacks import RLlibCallback
+
+from rllib_safe.columns import (
+    COST_RATE,
+    CUMULATIVE_COST_INFO,
+    EPISODE_COST_MEAN,
+    EPISODES_OVER_LIMIT,
+)
+
+
+class MissingCostInInfoError(KeyError):
+    """The environment's step info has no ``cost`` entry."""
+
+
+class SafetyMetricsCallback(RLlibCallback):
+    """Tracks the undiscounted episode cost on the EnvRunners.
+
+    Each step's info dict gets ``cumulative_cost``: the cost accumulated in the episode up
+    to and including that step (0 in the reset info). The learner connectors read it to
+    build the cost-so-far column, correctly across episode chunks. Finished episodes log
+    J_c (``episode_cost_mean``), the cost rate and whether the episode exceeded the limit,
+    windowed over ``config.episode_cost_window`` episodes.
+    """
+
+    def on_episode_start(self, *, episode, **kwargs) -> None:
+        episode.get_infos(-1)[CUMULATIVE_COST_INFO] = 0.0
+
+    def on_episode_step(self, *, episode, **kwargs) -> None:
+        info = episode.get_infos(-1)
+        if "cost" not in info:
+            raise MissingCostInInfoError(
+                "The environment returned no info['cost']; rllib-safe needs a per-step cost. "
+                "Wrap the env with rllib_safe.envs.CostWrapper(env, cost_fn), or build it "
+                "with rllib_safe.envs.make_env (which adapts 6-tuple safety envs)."
+            )
+        previous = episode.get_infos(-2).get(CUMULATIVE_COST_INFO, 0.0)
+        info[CUMULATIVE_COST_INFO] = previous + float(info["cost"])
+
+    def on_episode_end(
+        self, *, episode, env_runner, metrics_logger, prev_episode_chunks=None, **kwargs
+    ) -> None:
+        config = env_runner.config
+        episode_cost = float(episode.get_infos(-1)[CUMULATIVE_COST_INFO])
+        length = len(episode) + sum(len(chunk) for chunk in prev_episode_chunks or ())
+        window = getattr(config, "episode_cost_window", 100)
+        metrics_logger.log_value(EPISODE_COST_MEAN, episode_cost, reduce="mean", window=window)
+        metrics_logger.log_value(COST_RATE, episode_cost / max(1, length), reduce="mean", window=window)
+        cost_limit = getattr(config, "cost_limit", None)
+        if cost_limit is not None:
+            metrics_logger.log_value(
+                EPISODES_OVER_LIMIT, float(episode_cost > cost_limit), reduce="mean", window=window
+            )
