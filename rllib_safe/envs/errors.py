@@ -11,7 +11,7 @@ class UnknownEnvError(ValueError):
 
     def __init__(self, env_id: str, known_ids: Iterable[str]) -> None:
         self.env_id = env_id
-        self.suggestions = difflib.get_close_matches(env_id, list(known_ids), n=5, cutoff=0.5)
+        self.suggestions = difflib.get_close_matches(env_id, list(dict.fromkeys(known_ids)), n=5, cutoff=0.5)
         hint = f" Closest known ids: {', '.join(self.suggestions)}." if self.suggestions else ""
         super().__init__(
             f"Unknown env id {env_id!r}.{hint} See rllib_safe.envs.known_env_ids() for all ids."

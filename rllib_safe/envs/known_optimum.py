@@ -1,0 +1,75 @@
+"""Small constrained problems whose constrained optimum is known in closed form.
+
+Used by the learning tests and as a sanity check for new algorithms: they train in
+seconds, and the right answer is known.
+
+``BudgetEnv`` (continuous): each of ``horizon`` steps the agent picks an effort
+u = (a + 1) / 2 in [0, 1] (a in [-1, 1]); reward = cost = u. Unconstrained, the optimum is
+u = 1 (return = cost = horizon). Under the limit d the best return is d (any policy whose
+mean effort is d / horizon); return and cost move together, so an algorithm ends "near the
+limit" exactly when it solves the problem.
+
+``RiskySafeEnv`` (discrete): action 0 is safe (reward ``safe_reward``, cost 0), action 1 is
+risky (reward 1, cost 1). Under limit d the optimum takes the risky action d times per
+episode: return = d + (horizon - d) * safe_reward, cost = d.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+
+
+class _BudgetBase(gym.Env):
+    """Observation: the fraction of the episode elapsed and of the horizon's budget used."""
+
+    def __init__(self, config: dict | None = None):
+        config = dict(config or {})
+        self.horizon = int(config.get("horizon", 20))
+        if self.horizon < 1:
+            raise ValueError(f"`horizon` = {self.horizon} is invalid: it must be >= 1.")
+        self.observation_space = gym.spaces.Box(0.0, 1.0, shape=(2,), dtype=np.float32)
+        self._t = 0
+        self._spent = 0.0
+
+    def _obs(self) -> np.ndarray:
+        return np.array([self._t / self.horizon, self._spent / self.horizon], dtype=np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self._t, self._spent = 0, 0.0
+        return self._obs(), {"cost": 0.0}
+
+    def _advance(self, reward: float, cost: float):
+        self._t += 1
+        self._spent += cost
+        return self._obs(), reward, False, self._t >= self.horizon, {"cost": cost}
+
+
+class BudgetEnv(_BudgetBase):
+    def __init__(self, config: dict | None = None):
+        super().__init__(config)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
+
+    def step(self, action):
+        effort = float(np.clip((np.asarray(action, dtype=np.float64).reshape(-1)[0] + 1.0) / 2.0, 0.0, 1.0))
+        return self._advance(effort, effort)
+
+
+class RiskySafeEnv(_BudgetBase):
+    def __init__(self, config: dict | None = None):
+        super().__init__(config)
+        self.safe_reward = float((config or {}).get("safe_reward", 0.1))
+        self.action_space = gym.spaces.Discrete(2)
+
+    def step(self, action):
+        risky = int(action) == 1
+        return self._advance(1.0 if risky else self.safe_reward, 1.0 if risky else 0.0)
+
+
+def constrained_optimum_return(env: _BudgetBase, cost_limit: float) -> float:
+    """The best episode return with episode cost <= cost_limit."""
+    budget = min(float(cost_limit), float(env.horizon))
+    if isinstance(env, RiskySafeEnv):
+        return budget + (env.horizon - budget) * env.safe_reward
+    return budget

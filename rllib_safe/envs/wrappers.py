@@ -1,0 +1,85 @@
+"""Wrappers that give any env the cost contract: ``info["cost"]`` is a float >= 0 per step.
+
+- :class:`CostWrapper` computes the cost with a function of the transition.
+- :class:`SixTupleToFiveTuple` adapts ``(obs, reward, cost, terminated, truncated, info)`` steps.
+- :class:`CostContract` (outermost in ``make_env``) enforces the contract, adapting 6-tuples it
+  sees and raising :class:`MissingCostError` when a step carries no cost.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+import gymnasium as gym
+import numpy as np
+
+from rllib_safe.envs.errors import MissingCostError
+
+
+class Transition(NamedTuple):
+    """One step: the action taken and what the env returned for it."""
+
+    action: Any
+    obs: Any
+    reward: float
+    terminated: bool
+    truncated: bool
+    info: dict
+
+
+CostFn = Callable[[gym.Env, Transition], float]
+"""``cost_fn(env, transition) -> float >= 0``; ``env`` is the wrapped env (use ``env.unwrapped``
+for simulator state after the step)."""
+
+
+def _five_tuple(result: tuple) -> tuple:
+    """A gymnasium 5-tuple from a 5- or 6-tuple step result; 6-tuple costs go to info."""
+    if len(result) == 6:
+        obs, reward, cost, terminated, truncated, info = result
+        info = dict(info)
+        info["cost"] = cost
+        return obs, reward, terminated, truncated, info
+    return result
+
+
+class SixTupleToFiveTuple(gym.Wrapper):
+    """Adapts an env whose step returns (obs, reward, cost, terminated, truncated, info)."""
+
+    def step(self, action: Any) -> tuple:
+        result = self.env.step(action)
+        if len(result) != 6:
+            raise ValueError(f"{self.env} step returned {len(result)} items, expected 6")
+        return _five_tuple(result)
+
+
+class CostWrapper(gym.Wrapper):
+    """Puts ``cost_fn(env, transition)`` in ``info["cost"]`` at every step."""
+
+    def __init__(self, env: gym.Env, cost_fn: CostFn) -> None:
+        super().__init__(env)
+        self.cost_fn = cost_fn
+
+    def step(self, action: Any) -> tuple:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        transition = Transition(action, obs, reward, terminated, truncated, info)
+        info["cost"] = float(self.cost_fn(self.env, transition))
+        return obs, reward, terminated, truncated, info
+
+
+class CostContract(gym.Wrapper):
+    """Guarantees a float ``info["cost"] >= 0`` on every step and 0.0 on reset."""
+
+    def reset(self, **kwargs: Any) -> tuple:
+        obs, info = self.env.reset(**kwargs)
+        info["cost"] = 0.0
+        return obs, info
+
+    def step(self, action: Any) -> tuple:
+        obs, reward, terminated, truncated, info = _five_tuple(self.env.step(action))
+        if "cost" not in info:
+            raise MissingCostError(self.env)
+        cost = float(np.asarray(info["cost"]).item())
+        if not cost >= 0.0:
+            raise ValueError(f"{self.env} returned cost {cost}; costs must be >= 0")
+        info["cost"] = cost
+        return obs, reward, terminated, truncated, info
