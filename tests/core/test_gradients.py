@@ -21,8 +21,7 @@ from rllib_safe.core.gradients import (
     select_region,
 )
 
-settings.register_profile("core", deadline=None, max_examples=150)
-settings.load_profile("core")
+PROPERTY = settings(deadline=None, max_examples=100)
 
 LIMIT = 25.0
 
@@ -57,6 +56,7 @@ def tolerance(*vectors: torch.Tensor) -> float:
 # --------------------------------------------------------------------------- spec facts
 
 
+@PROPERTY
 @given(gradient_pairs(), st.floats(0.0, 1.0))
 def test_soft_region_at_90_degrees_improves_neither_objective_less_than_zero(pair, reward_weight):
     g_r, g_c = pair
@@ -66,6 +66,7 @@ def test_soft_region_at_90_degrees_improves_neither_objective_less_than_zero(pai
     assert float(out.direction @ g_c) >= -tolerance(out.direction, g_c)
 
 
+@PROPERTY
 @given(gradient_pairs(), st.floats(0.0, 50.0).filter(lambda j: j != LIMIT))
 def test_zero_slacks_are_hard_switching(pair, episode_cost):
     g_r, g_c = pair
@@ -79,12 +80,14 @@ def test_zero_slacks_are_hard_switching(pair, episode_cost):
     assert not bool(out.projected)
 
 
+@PROPERTY
 @given(st.floats(-1e6, 1e6), st.floats(-1e3, 0.0))
 def test_infinite_upper_slack_never_picks_cost(episode_cost, slack_lower):
     region = select_region(episode_cost, LIMIT, math.inf, slack_lower)
     assert region is not Region.COST
 
 
+@PROPERTY
 @given(st.floats(-1e6, 1e6), st.floats(0.0, 1e3))
 def test_infinite_lower_slack_never_picks_reward(episode_cost, slack_upper):
     region = select_region(episode_cost, LIMIT, slack_upper, -math.inf)
@@ -105,6 +108,7 @@ def test_region_boundaries_are_inclusive_in_the_soft_region(episode_cost, expect
     assert select_region(episode_cost, LIMIT, 5.0, -5.0) is expected
 
 
+@PROPERTY
 @given(gradient_pairs())
 def test_projection_is_orthogonal_to_the_normal(pair):
     g, normal = pair
@@ -129,6 +133,7 @@ def test_projection_onto_zero_normal_is_identity():
     torch.testing.assert_close(project_onto_normal_plane(g, torch.zeros(2)), g)
 
 
+@PROPERTY
 @given(gradient_pairs(min_dim=2), st.floats(0.0, 1.0))
 def test_conflict_direction_is_weighted_sum_of_mutual_projections(pair, reward_weight):
     g_r, g_c = pair

@@ -1,0 +1,80 @@
+"""PCRPO slack schedules and reward-only warm-up (algorithms.md, section 2)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rllib_safe.core.schedules import SlackSchedule, annealed_slack, reward_only_warmup
+
+
+@settings(deadline=None, max_examples=100)
+@given(st.floats(-100.0, 100.0), st.integers(1, 500), st.integers(0, 60))
+def test_annealing_matches_the_iterated_update(initial, total, iterations):
+    slack = initial
+    for _ in range(iterations):
+        slack -= slack / total
+    assert math.isclose(annealed_slack(initial, iterations, total), slack, rel_tol=1e-9, abs_tol=1e-12)
+    assert abs(annealed_slack(initial, iterations, total)) <= abs(initial)
+
+
+@pytest.mark.parametrize("initial", [math.inf, -math.inf])
+@pytest.mark.parametrize("total", [1, 500])
+def test_infinite_slack_stays_infinite(initial, total):
+    assert annealed_slack(initial, 10, total) == initial
+
+
+def test_annealing_endpoints():
+    assert annealed_slack(9.0, 0, 500) == 9.0
+    assert annealed_slack(9.0, 1, 500) == pytest.approx(9.0 - 9.0 / 500)
+    assert annealed_slack(-9.0, 1, 1) == 0.0
+
+
+@pytest.mark.parametrize(("args", "name"), [((9.0, 0, 0), "total_iterations"), ((9.0, -1, 5), "iteration")])
+def test_annealing_validates(args, name):
+    with pytest.raises(ValueError, match=name):
+        annealed_slack(*args)
+
+
+def test_constant_schedule():
+    schedule = SlackSchedule(upper=9.0, lower=-9.0)
+    assert schedule.slacks(0) == schedule.slacks(400) == (9.0, -9.0)
+
+
+def test_annealing_schedule_shrinks_both_slacks_toward_zero():
+    schedule = SlackSchedule(upper=300.0, lower=-math.inf, kind="anneal", total_iterations=500)
+    assert schedule.slacks(0) == (300.0, -math.inf)
+    upper, lower = schedule.slacks(500)
+    assert upper == pytest.approx(300.0 * (1 - 1 / 500) ** 500) and lower == -math.inf
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"upper": -1.0, "lower": 0.0}, "slack_upper"),
+        ({"upper": 1.0, "lower": 1.0}, "slack_lower"),
+        ({"upper": 1.0, "lower": -1.0, "kind": "linear"}, "kind"),
+        ({"upper": 1.0, "lower": -1.0, "kind": "anneal"}, "total_iterations"),
+        ({"upper": 1.0, "lower": -1.0, "kind": "anneal", "total_iterations": 0}, "total_iterations"),
+    ],
+)
+def test_schedule_validates(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        SlackSchedule(**kwargs)
+
+
+def test_schedule_rejects_negative_iterations():
+    with pytest.raises(ValueError, match="iteration"):
+        SlackSchedule(upper=1.0, lower=-1.0).slacks(-1)
+
+
+def test_reward_only_warmup():
+    assert [reward_only_warmup(i, 3) for i in range(5)] == [True, True, True, False, False]
+    assert not reward_only_warmup(0, 0)
+    with pytest.raises(ValueError, match="start_safety"):
+        reward_only_warmup(0, -1)
+    with pytest.raises(ValueError, match="iteration"):
+        reward_only_warmup(-1, 3)
