@@ -192,7 +192,9 @@ def select_region(
 def _cos_threshold(conflict_angle_deg: float) -> float:
     """cos(theta*), computed as sin(90 - theta*) so that 90 gives exactly 0 and 180 gives -1."""
     if not 0.0 < conflict_angle_deg <= 180.0:
-        raise ValueError(f"conflict_angle_deg must be in (0, 180] degrees, got {conflict_angle_deg!r}")
+        raise ValueError(
+            f"conflict_angle_deg must be in (0, 180] degrees, got {conflict_angle_deg!r}"
+        )
     return math.sin(math.radians(90.0 - conflict_angle_deg))
 
 

@@ -78,14 +78,12 @@ def modulation_weight(
     weight tends to -inf (never NaN), which ``min_weight`` (e.g. -1) bounds. ``threshold``
     (d') may be a float or a tensor broadcastable against ``x``.
     """
+    if min_weight is not None and not min_weight <= 1:
+        raise ValueError(f"min_weight must be <= 1 (or None for no clamp), got {min_weight!r}")
     log_b = _log_base(base)
     _check_threshold(threshold)
     weight = torch.expm1(log_b * (x - threshold)) / _denominator(log_b, threshold)
-    if min_weight is None:
-        return weight
-    if not min_weight <= 1:
-        raise ValueError(f"min_weight must be <= 1 (or None for no clamp), got {min_weight!r}")
-    return weight.clamp(min_weight, 1.0)
+    return weight if min_weight is None else weight.clamp(min_weight, 1.0)
 
 
 def modulation_weight_derivative(

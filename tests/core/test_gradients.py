@@ -215,7 +215,9 @@ def test_parallel_gradients_are_summed_with_weights():
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
-@pytest.mark.parametrize(("episode_cost", "which"), [(LIMIT, "g_r"), (LIMIT, "g_c"), (0.0, "g_r"), (100.0, "g_c")])
+@pytest.mark.parametrize(
+    ("episode_cost", "which"), [(LIMIT, "g_r"), (LIMIT, "g_c"), (0.0, "g_r"), (100.0, "g_c")]
+)
 def test_non_finite_gradient_in_use_raises(bad, episode_cost, which):
     g = {"g_r": torch.ones(3), "g_c": torch.ones(3)}
     g[which][1] = bad

@@ -69,7 +69,8 @@ def test_plain_state_round_trip_reproduces_the_next_update(updates):
 
 
 def test_fresh_multiplier_has_no_optimizer_state():
-    assert LagrangeMultiplier(initial_value=0.3).get_state() == {"value": pytest.approx(0.3), "adam": None}
+    state = LagrangeMultiplier(initial_value=0.3).get_state()
+    assert state == {"value": pytest.approx(0.3), "adam": None}
 
 
 @pytest.mark.parametrize(

@@ -44,7 +44,8 @@ def test_weight_is_decreasing_and_negative_past_the_threshold(threshold, base):
 @PROPERTY
 @given(st.floats(0.1, 50.0), bases, st.floats(0.0, 1.5))
 def test_derivative_matches_autograd(threshold, base, fraction):
-    x = torch.tensor([0.0, fraction * threshold, threshold], dtype=torch.float64, requires_grad=True)
+    x = torch.tensor([0.0, fraction, 1.0], dtype=torch.float64) * threshold
+    x.requires_grad_()
     (grad,) = torch.autograd.grad(modulation_weight(x, threshold, base=base).sum(), x)
     torch.testing.assert_close(modulation_weight_derivative(x.detach(), threshold, base=base), grad)
 
@@ -123,12 +124,13 @@ def test_derivative_validates():
 @PROPERTY
 @given(st.floats(0.0, 1e4), st.floats(1.0, 5.0), st.integers(1, 200))
 def test_dynamic_threshold_endpoints_and_monotonicity(cost_limit, eta, max_epochs):
-    assert math.isclose(dynamic_threshold(0, cost_limit, eta=eta, max_epochs=max_epochs), eta * cost_limit)
+    def threshold(epoch: int) -> float:
+        return dynamic_threshold(epoch, cost_limit, eta=eta, max_epochs=max_epochs)
+
+    assert math.isclose(threshold(0), eta * cost_limit)
     for epoch in (max_epochs, max_epochs + 1, 10 * max_epochs):
-        assert math.isclose(
-            dynamic_threshold(epoch, cost_limit, eta=eta, max_epochs=max_epochs), cost_limit
-        )
-    values = [dynamic_threshold(e, cost_limit, eta=eta, max_epochs=max_epochs) for e in range(max_epochs + 1)]
+        assert math.isclose(threshold(epoch), cost_limit)
+    values = [threshold(epoch) for epoch in range(max_epochs + 1)]
     assert all(a >= b for a, b in zip(values, values[1:]))
 
 

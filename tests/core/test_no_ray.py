@@ -25,8 +25,16 @@ def test_core_sources_do_not_import_ray():
 
 
 def test_importing_core_does_not_load_ray():
-    code = "import sys, rllib_safe.core; print(any(m == 'ray' or m.startswith('ray.') for m in sys.modules))"
+    code = (
+        "import sys, rllib_safe.core; "
+        "print(any(m == 'ray' or m.startswith('ray.') for m in sys.modules))"
+    )
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=CORE.parents[1], capture_output=True, text=True, timeout=120, check=True
+        [sys.executable, "-c", code],
+        cwd=CORE.parents[1],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     assert out.stdout.strip() == "False"

@@ -17,8 +17,9 @@ def test_annealing_matches_the_iterated_update(initial, total, iterations):
     slack = initial
     for _ in range(iterations):
         slack -= slack / total
-    assert math.isclose(annealed_slack(initial, iterations, total), slack, rel_tol=1e-9, abs_tol=1e-12)
-    assert abs(annealed_slack(initial, iterations, total)) <= abs(initial)
+    annealed = annealed_slack(initial, iterations, total)
+    assert math.isclose(annealed, slack, rel_tol=1e-9, abs_tol=1e-12)
+    assert abs(annealed) <= abs(initial)
 
 
 @pytest.mark.parametrize("initial", [math.inf, -math.inf])
@@ -33,7 +34,9 @@ def test_annealing_endpoints():
     assert annealed_slack(-9.0, 1, 1) == 0.0
 
 
-@pytest.mark.parametrize(("args", "name"), [((9.0, 0, 0), "total_iterations"), ((9.0, -1, 5), "iteration")])
+@pytest.mark.parametrize(
+    ("args", "name"), [((9.0, 0, 0), "total_iterations"), ((9.0, -1, 5), "iteration")]
+)
 def test_annealing_validates(args, name):
     with pytest.raises(ValueError, match=name):
         annealed_slack(*args)
@@ -58,7 +61,8 @@ def test_annealing_schedule_shrinks_both_slacks_toward_zero():
         ({"upper": 1.0, "lower": 1.0}, "slack_lower"),
         ({"upper": 1.0, "lower": -1.0, "kind": "linear"}, "kind"),
         ({"upper": 1.0, "lower": -1.0, "kind": "anneal"}, "total_iterations"),
-        ({"upper": 1.0, "lower": -1.0, "kind": "anneal", "total_iterations": 0}, "total_iterations"),
+        ({"upper": 1.0, "lower": -1.0, "kind": "anneal", "total_iterations": 0},
+         "total_iterations"),
     ],
 )
 def test_schedule_validates(kwargs, name):

@@ -59,7 +59,8 @@ def test_conjugate_gradient_stops_on_non_positive_curvature():
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "name"), [({"iterations": 0}, "iterations"), ({"residual_tol": -1.0}, "residual_tol")]
+    ("kwargs", "name"),
+    [({"iterations": 0}, "iterations"), ({"residual_tol": -1.0}, "residual_tol")],
 )
 def test_conjugate_gradient_validates(kwargs, name):
     with pytest.raises(ValueError, match=name):
