@@ -7,7 +7,6 @@ import sys
 import textwrap
 
 import gymnasium as gym
-import numpy as np
 from gymnasium.envs.registration import EnvSpec
 
 from rllib_safe.envs import compat
@@ -60,4 +59,3 @@ def test_env_spec_accepts_old_kwargs() -> None:
     compat.apply()
     spec = EnvSpec("X-v0", autoreset=True, apply_api_compatibility=False)
     assert spec.autoreset is False and "autoreset" not in spec.to_json()
-    assert np.__version__ >= "2"
