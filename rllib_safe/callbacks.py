@@ -10,10 +10,7 @@ from rllib_safe.columns import (
     EPISODE_COST_MEAN,
     EPISODES_OVER_LIMIT,
 )
-
-
-class MissingCostInInfoError(KeyError):
-    """The environment's step info has no ``cost`` entry."""
+from rllib_safe.envs.errors import MissingCostError
 
 
 class SafetyMetricsCallback(RLlibCallback):
@@ -29,14 +26,10 @@ class SafetyMetricsCallback(RLlibCallback):
     def on_episode_start(self, *, episode, **kwargs) -> None:
         episode.get_infos(-1)[CUMULATIVE_COST_INFO] = 0.0
 
-    def on_episode_step(self, *, episode, **kwargs) -> None:
+    def on_episode_step(self, *, episode, env_runner=None, **kwargs) -> None:
         info = episode.get_infos(-1)
         if "cost" not in info:
-            raise MissingCostInInfoError(
-                "The environment returned no info['cost']; rllib-safe needs a per-step cost. "
-                "Wrap the env with rllib_safe.envs.CostWrapper(env, cost_fn), or build it "
-                "with rllib_safe.envs.make_env (which adapts 6-tuple safety envs)."
-            )
+            raise MissingCostError(env_runner.env if env_runner is not None else "The env")
         previous = episode.get_infos(-2).get(CUMULATIVE_COST_INFO, 0.0)
         info[CUMULATIVE_COST_INFO] = previous + float(info["cost"])
 

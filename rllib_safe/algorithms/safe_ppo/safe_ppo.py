@@ -84,6 +84,14 @@ class SafePPOConfig(PPOConfig):
         for name, value in SAFE_TRAINING_DEFAULTS.items():
             setattr(self, name, value)
 
+    def environment(self, env=NotProvided, **kwargs) -> "SafePPOConfig":
+        """As RLlib's; safety-gymnasium and Safety-MuJoCo ids are registered with Tune first."""
+        if isinstance(env, str) and env.startswith("Safety"):
+            from rllib_safe.envs import register_envs
+
+            register_envs()
+        return super().environment(env, **kwargs)
+
     def training(
         self,
         *,

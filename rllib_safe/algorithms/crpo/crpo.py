@@ -1,0 +1,40 @@
+"""CRPO (OmniSafe semantics): a reward step when J_c <= d + tolerance, else a cost step."""
+
+from __future__ import annotations
+
+from ray.rllib.algorithms.algorithm_config import NotProvided
+
+from rllib_safe.algorithms.safe_ppo.safe_ppo import SafePPO, SafePPOConfig, check_range
+
+
+class CRPOConfig(SafePPOConfig):
+    """Hard switching between the reward and the cost objective, once per iteration.
+
+    Equal to PCRPO with h+ = h- = ``cost_tolerance`` and no soft region.
+    """
+
+    def __init__(self, algo_class=None):
+        super().__init__(algo_class=algo_class or CRPO)
+        self.cost_tolerance = 2.0
+
+    def training(self, *, cost_tolerance: float = NotProvided, **kwargs) -> "CRPOConfig":
+        """Args: cost_tolerance: a reward step is taken while J_c <= cost_limit + tolerance."""
+        super().training(**kwargs)
+        if cost_tolerance is not NotProvided:
+            self.cost_tolerance = cost_tolerance
+        return self
+
+    def validate(self) -> None:
+        super().validate()
+        check_range("cost_tolerance", self.cost_tolerance, 0.0, float("inf"))
+
+    def get_default_learner_class(self):
+        from rllib_safe.algorithms.crpo.crpo_torch_learner import CRPOTorchLearner
+
+        return CRPOTorchLearner
+
+
+class CRPO(SafePPO):
+    @classmethod
+    def get_default_config(cls) -> CRPOConfig:
+        return CRPOConfig()

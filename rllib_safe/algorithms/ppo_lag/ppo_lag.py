@@ -1,0 +1,57 @@
+"""PPO-Lagrangian (OmniSafe semantics, algorithms.md section 4)."""
+
+from __future__ import annotations
+
+from ray.rllib.algorithms.algorithm_config import NotProvided
+
+from rllib_safe.algorithms.safe_ppo.safe_ppo import SafePPO, SafePPOConfig, check_range
+
+
+class PPOLagConfig(SafePPOConfig):
+    """PPO-clip on (A_r - lambda A_c) / (1 + lambda), lambda >= 0 learnt once per iteration.
+
+    Example:
+        >>> PPOLagConfig().environment("SafetyHopperVelocity-v1").training(cost_limit=25)
+    """
+
+    def __init__(self, algo_class=None):
+        super().__init__(algo_class=algo_class or PPOLag)
+        self.lagrangian_multiplier_init = 0.001
+        self.lagrangian_multiplier_lr = 0.035
+        self.lagrangian_upper_bound = None
+
+    def training(
+        self,
+        *,
+        lagrangian_multiplier_init: float = NotProvided,
+        lagrangian_multiplier_lr: float = NotProvided,
+        lagrangian_upper_bound: float | None = NotProvided,
+        **kwargs,
+    ) -> "PPOLagConfig":
+        """Args: initial lambda, Adam learning rate of lambda, optional upper bound of lambda."""
+        super().training(**kwargs)
+        if lagrangian_multiplier_init is not NotProvided:
+            self.lagrangian_multiplier_init = lagrangian_multiplier_init
+        if lagrangian_multiplier_lr is not NotProvided:
+            self.lagrangian_multiplier_lr = lagrangian_multiplier_lr
+        if lagrangian_upper_bound is not NotProvided:
+            self.lagrangian_upper_bound = lagrangian_upper_bound
+        return self
+
+    def validate(self) -> None:
+        super().validate()
+        check_range("lagrangian_multiplier_init", self.lagrangian_multiplier_init, 0.0, float("inf"))
+        check_range("lagrangian_multiplier_lr", self.lagrangian_multiplier_lr, 0.0, float("inf"), low_open=True)
+        if self.lagrangian_upper_bound is not None:
+            check_range("lagrangian_upper_bound", self.lagrangian_upper_bound, 0.0, float("inf"), low_open=True)
+
+    def get_default_learner_class(self):
+        from rllib_safe.algorithms.ppo_lag.ppo_lag_torch_learner import PPOLagTorchLearner
+
+        return PPOLagTorchLearner
+
+
+class PPOLag(SafePPO):
+    @classmethod
+    def get_default_config(cls) -> PPOLagConfig:
+        return PPOLagConfig()

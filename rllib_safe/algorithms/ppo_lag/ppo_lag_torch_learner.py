@@ -1,0 +1,40 @@
+"""PPO-Lagrangian learner: one multiplier update per iteration, then PPO on the mix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from ray.rllib.evaluation.postprocessing import Postprocessing
+
+from rllib_safe.algorithms.safe_ppo.safe_ppo_torch_learner import SafePPOTorchLearner
+from rllib_safe.columns import COST_ADVANTAGES
+from rllib_safe.core.lagrange import LagrangeMultiplier, lagrangian_advantages
+
+
+class PPOLagTorchLearner(SafePPOTorchLearner):
+    def build(self) -> None:
+        super().build()
+        self.lagrange = LagrangeMultiplier(
+            initial_value=self.config.lagrangian_multiplier_init,
+            lr=self.config.lagrangian_multiplier_lr,
+            upper_bound=self.config.lagrangian_upper_bound,
+        )
+
+    def before_gradient_based_update(self, *, timesteps: dict[str, Any]) -> None:
+        super().before_gradient_based_update(timesteps=timesteps)
+        # Before the policy step, as OmniSafe: lambda <- Adam step on -lambda (J_c - d).
+        multiplier = self.lagrange.update(self.episode_cost, self.config.cost_limit)
+        self.metrics.log_value("lagrangian_multiplier", multiplier, window=1)
+
+    def policy_advantages(self, module_id: str, batch: dict[str, Any]) -> torch.Tensor:
+        return lagrangian_advantages(
+            batch[Postprocessing.ADVANTAGES], batch[COST_ADVANTAGES], self.lagrange.value
+        )
+
+    def extra_state(self) -> dict[str, Any]:
+        return {**super().extra_state(), "lagrange": self.lagrange.get_state()}
+
+    def set_extra_state(self, state: dict[str, Any]) -> None:
+        super().set_extra_state(state)
+        self.lagrange.set_state(state["lagrange"])

@@ -1,0 +1,42 @@
+"""Helpers for the learning tests: train on a known-optimum problem, read J_c and return."""
+
+from __future__ import annotations
+
+from ray.tune.registry import register_env
+
+from rllib_safe.envs.known_optimum import BudgetEnv, RiskySafeEnv
+
+register_env("BudgetEnv", lambda config: BudgetEnv(config))
+register_env("RiskySafeEnv", lambda config: RiskySafeEnv(config))
+
+HORIZON = 20
+COST_LIMIT = 5.0
+
+
+def small_problem_config(config, env: str = "BudgetEnv", *, seed: int = 0):
+    """Fast settings: local sampling, short episodes, small batches."""
+    return (
+        config.environment(env, env_config={"horizon": HORIZON})
+        .env_runners(num_env_runners=0, num_envs_per_env_runner=4)
+        .training(
+            cost_limit=COST_LIMIT,
+            train_batch_size_per_learner=1600,
+            minibatch_size=400,
+            num_epochs=5,
+            lr=1e-3,
+            normalize_observations=False,
+        )
+        .debugging(seed=seed)
+    )
+
+
+def train(config, iterations: int) -> dict:
+    """Trains and returns the final J_c and raw episode return."""
+    algo = config.build_algo()
+    try:
+        for _ in range(iterations):
+            result = algo.train()
+    finally:
+        algo.stop()
+    runners = result["env_runners"]
+    return {"cost": runners["episode_cost_mean"], "return": runners["episode_return_mean"]}
