@@ -9,6 +9,7 @@ that logs costs (the unconstrained baseline).
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any, Literal
 
@@ -33,6 +34,8 @@ from ray.rllib.utils.metrics import (
 from rllib_safe.callbacks import SafetyMetricsCallback
 from rllib_safe.columns import EPISODE_COST_MEAN, TIMESTEP_EPISODE_COST, TIMESTEP_ITERATION
 
+logger = logging.getLogger(__name__)
+
 #: Settings in ``training()`` shared by every safe algorithm, with their defaults.
 SAFE_TRAINING_DEFAULTS: dict[str, Any] = {
     "cost_limit": 25.0,
@@ -42,7 +45,18 @@ SAFE_TRAINING_DEFAULTS: dict[str, Any] = {
     "cost_advantage_normalization": "center",
     "normalize_observations": True,
     "episode_cost_window": 100,
+    "allow_gpu_fallback": False,
 }
+
+
+def available_gpus() -> float:
+    """GPUs of the connected Ray cluster, or of this machine when Ray is not running."""
+    import ray
+    import torch
+
+    if ray.is_initialized():
+        return float(ray.cluster_resources().get("GPU", 0.0))
+    return float(torch.cuda.device_count())
 
 
 def check_range(name: str, value: float, low: float, high: float, *, low_open=False, high_open=False):
@@ -102,6 +116,7 @@ class SafePPOConfig(PPOConfig):
         cost_advantage_normalization: Literal["center", "standardize", "none"] = NotProvided,
         normalize_observations: bool = NotProvided,
         episode_cost_window: int = NotProvided,
+        allow_gpu_fallback: bool = NotProvided,
         **kwargs,
     ) -> "SafePPOConfig":
         """PPO's training settings plus the cost settings.
@@ -114,6 +129,8 @@ class SafePPOConfig(PPOConfig):
             cost_advantage_normalization: "center" (OmniSafe), "standardize" or "none".
             normalize_observations: Running mean/std observation filter on the EnvRunners.
             episode_cost_window: Number of finished episodes J_c is averaged over.
+            allow_gpu_fallback: With ``num_gpus_per_learner > 0`` and no GPU available,
+                train the learners on CPU (with a warning) instead of failing.
         """
         super().training(**kwargs)
         for name, value in locals().items():
@@ -132,6 +149,7 @@ class SafePPOConfig(PPOConfig):
         }
 
     def validate(self) -> None:
+        self._check_gpu_available()
         super().validate()
         check_range("cost_limit", self.cost_limit, 0.0, math.inf)
         check_range("cost_gamma", self.cost_gamma, 0.0, 1.0, low_open=True)
@@ -151,6 +169,25 @@ class SafePPOConfig(PPOConfig):
                 "`model_config` must keep vf_share_layers=False and use_lstm=False: the "
                 "actor's parameters must be exactly the actor encoder and the pi head."
             )
+
+    def _check_gpu_available(self) -> None:
+        """Trap 4: a GPU learner on a machine (or cluster) without a GPU fails obscurely."""
+        if not self.num_gpus_per_learner:
+            return
+        available = available_gpus()
+        if available >= self.num_gpus_per_learner * max(1, self.num_learners):
+            return
+        message = (
+            f"`num_gpus_per_learner` = {self.num_gpus_per_learner} with num_learners = "
+            f"{self.num_learners}, but only {available} GPU(s) are available"
+        )
+        if not self.allow_gpu_fallback:
+            raise ValueError(
+                message + ". Use num_gpus_per_learner=0, or allow_gpu_fallback=True "
+                "(CLI: --allow-gpu-fallback) to train the learners on CPU instead."
+            )
+        logger.warning("%s: falling back to CPU learners (allow_gpu_fallback=True).", message)
+        self.num_gpus_per_learner = 0
 
     def get_default_learner_class(self):
         from rllib_safe.algorithms.safe_ppo.safe_ppo_torch_learner import SafePPOTorchLearner
