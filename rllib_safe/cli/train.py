@@ -1,0 +1,72 @@
+"""`rllib-safe train`: train one algorithm on one env into a run directory."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pydantic import ValidationError
+
+from rllib_safe.cli.options import TrainOptions, describe_errors, parse_overrides
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train an algorithm (progress per iteration, checkpoints, results.jsonl, TensorBoard)",
+        description="Train on a local embedded Ray instance, or on the cluster named by --address / "
+        "RAY_ADDRESS. Writes config.json, results.jsonl, tensorboard/, checkpoints/ and summary.json "
+        "into the run directory.",
+    )
+    parser.add_argument("--algo", help="ppo, ppo-lag, crpo, pcrpo, smpo (default ppo)")
+    parser.add_argument("--env", help="env id (default SafetyPointGoal1-v0)")
+    parser.add_argument("--cost-limit", type=float, help="episode cost budget d (default 25)")
+    parser.add_argument("--timesteps", type=int, help="total env steps (default 200000)")
+    parser.add_argument("--seed", type=int, help="random seed (default 0)")
+    parser.add_argument("--run-dir", help="run directory (default runs/<algo>-<env>-seed<seed>-<time>)")
+    parser.add_argument("--address", help="Ray cluster address ('auto' for a running one)")
+    parser.add_argument("--num-env-runners", type=int)
+    parser.add_argument("--num-envs-per-env-runner", type=int)
+    parser.add_argument("--num-learners", type=int)
+    parser.add_argument("--num-gpus-per-learner", type=float)
+    parser.add_argument("--allow-gpu-fallback", action="store_true", default=None,
+                        help="train the learners on CPU when the requested GPUs are missing")
+    parser.add_argument("--checkpoint-every", type=int, help="iterations between checkpoints (default 10; 0: end only)")
+    parser.add_argument("--resume", help="run directory or checkpoint to continue from, up to --timesteps")
+    parser.add_argument("--set", dest="overrides", action="append", metavar="KEY=VALUE",
+                        help="any config.training() setting, value parsed as YAML (repeatable)")
+    pcrpo = parser.add_argument_group("PCRPO")
+    pcrpo.add_argument("--slack-upper", type=float)
+    pcrpo.add_argument("--slack-lower", type=float)
+    pcrpo.add_argument("--conflict-angle", type=float, help="degrees")
+    pcrpo.add_argument("--reward-weight", type=float)
+    pcrpo.add_argument("--update", help="trust_region or first_order")
+    parser.add_argument_group("SMPO").add_argument("--modulation-base", type=float)
+    parser.set_defaults(func=run)
+
+
+def options_from_args(args: argparse.Namespace) -> TrainOptions:
+    """Only the flags given reach the model, so it knows which were set (``model_fields_set``)."""
+    given = {k: v for k, v in vars(args).items() if v is not None and k in TrainOptions.model_fields}
+    if "overrides" in given:
+        given["overrides"] = parse_overrides(given["overrides"])
+    return TrainOptions(**given)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rllib_safe.runs import UsageError, train
+
+    try:
+        options = options_from_args(args)
+    except ValidationError as err:
+        print(f"rllib-safe train: invalid arguments:\n{describe_errors(err)}", file=sys.stderr)
+        return 2
+    except ValueError as err:
+        print(f"rllib-safe train: {err}", file=sys.stderr)
+        return 2
+    try:
+        summary = train(options)
+    except UsageError as err:
+        print(f"rllib-safe train: {err}", file=sys.stderr)
+        return 2
+    return 130 if summary["status"] == "interrupted" else 0

@@ -1,0 +1,67 @@
+"""`rllib-safe train`: argument validation and a short run end to end."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rllib_safe.cli import main
+from rllib_safe.runs import CHECKPOINT_MARKER, find_checkpoint
+from tests.cli.conftest import BATCH, SHORT_RUN
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--cost-limit", "-1"], "--cost-limit = -1.0: Input should be greater than or equal to 0"),
+        (["--timesteps", "0"], "--timesteps = 0: Input should be greater than 0"),
+        (["--algo", "ppo-lagg"], "--algo = 'ppo-lagg': unknown algorithm; choose one of"),
+        (["--algo", "ppo", "--slack-upper", "0.5"], "--slack-upper applies to --algo pcrpo only"),
+        (["--algo", "crpo", "--modulation-base", "2"], "--modulation-base applies to --algo smpo only"),
+        (["--set", "lr"], "--set 'lr' is invalid: it must look like key=value"),
+    ],
+)
+def test_invalid_arguments_name_flag_value_and_rule(argv, expected, capsys):
+    assert main(["train", *argv]) == 2
+    assert expected in capsys.readouterr().err
+
+
+def test_resume_refuses_flags_that_change_the_config(tmp_path, capsys):
+    assert main(["train", "--resume", str(tmp_path), "--cost-limit", "3"]) == 2
+    assert "--resume continues with the checkpoint's config; drop --cost-limit" in capsys.readouterr().err
+
+
+def test_unknown_set_key_lists_close_names(ray_session, capsys):
+    assert main(["train", *SHORT_RUN, "--set", "cost_limt=3"]) == 2
+    err = capsys.readouterr().err
+    assert "`cost_limt` is not a training setting of --algo ppo-lag" in err and "cost_limit" in err
+
+
+def test_config_validation_errors_reach_the_user(ray_session, capsys):
+    assert main(["train", *SHORT_RUN, "--set", "cost_gamma=1.5"]) == 2
+    assert "`cost_gamma` = 1.5 is invalid" in capsys.readouterr().err
+
+
+def test_unknown_env_suggests_ids(ray_session, capsys):
+    assert main(["train", "--env", "SafetyPointGoal1-v9"]) == 2
+    assert "SafetyPointGoal1-v0" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_train_writes_results_checkpoints_tensorboard_and_summary(short_run, capsys):
+    results = [json.loads(line) for line in (short_run / "results.jsonl").read_text().splitlines()]
+    assert [r["training_iteration"] for r in results] == [1, 2]
+    assert results[-1]["num_env_steps_sampled_lifetime"] == 2 * BATCH
+    for key in ("env_runners/episode_return_mean", "env_runners/episode_cost_mean",
+                "learners/lagrangian_multiplier", "timers/learner_update_timer"):
+        assert key in results[-1]
+    config = json.loads((short_run / "config.json").read_text())
+    assert config["algorithm"] == "PPOLag" and config["config"]["cost_limit"] == 5
+    assert list((short_run / "tensorboard").glob("events.out.tfevents.*"))
+    assert find_checkpoint(short_run) == short_run / "checkpoints" / "iter_000002"
+    assert (short_run / "checkpoints" / "iter_000001" / CHECKPOINT_MARKER).exists()
+    summary = json.loads((short_run / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["env_steps"] == 2 * BATCH
+    assert summary["final_cost"] == results[-1]["env_runners/episode_cost_mean"]
+    assert summary["cost_limit"] == 5 and summary["steps_per_s"] > 0
