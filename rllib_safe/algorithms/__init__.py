@@ -11,13 +11,17 @@ import difflib
 from ray.tune.registry import register_trainable
 
 from rllib_safe.algorithms.crpo import CRPO, CRPOConfig
+from rllib_safe.algorithms.pcrpo import PCRPO, PCRPOConfig
 from rllib_safe.algorithms.ppo_lag import PPOLag, PPOLagConfig
 from rllib_safe.algorithms.safe_ppo import SafePPO, SafePPOConfig
+from rllib_safe.algorithms.smpo import SMPO, SMPOConfig
 
 ALGORITHMS = {
     "ppo": SafePPO,
     "ppo-lag": PPOLag,
     "crpo": CRPO,
+    "pcrpo": PCRPO,
+    "smpo": SMPO,
 }
 
 
@@ -50,9 +54,13 @@ __all__ = [
     "ALGORITHMS",
     "CRPO",
     "CRPOConfig",
+    "PCRPO",
+    "PCRPOConfig",
     "PPOLag",
     "PPOLagConfig",
     "SafePPO",
+    "SMPO",
+    "SMPOConfig",
     "SafePPOConfig",
     "algorithm_class",
     "default_config",

@@ -1,5 +1,6 @@
 """RL modules with cost critics."""
 
 from rllib_safe.modules.safe_ppo_rl_module import SafePPOTorchRLModule
+from rllib_safe.modules.smpo_rl_module import SMPOTorchRLModule
 
-__all__ = ["SafePPOTorchRLModule"]
+__all__ = ["SMPOTorchRLModule", "SafePPOTorchRLModule"]

@@ -1,0 +1,3 @@
+from rllib_safe.algorithms.smpo.smpo import SMPO, SMPOConfig
+
+__all__ = ["SMPO", "SMPOConfig"]

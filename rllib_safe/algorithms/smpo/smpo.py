@@ -1,0 +1,126 @@
+"""SMPO: safety-modulated rewards with a learned cost critic (algorithms.md section 3)."""
+
+from __future__ import annotations
+
+import math
+
+from ray.rllib.algorithms.algorithm_config import NotProvided
+from ray.rllib.algorithms.ppo.ppo_catalog import PPOCatalog
+from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+
+from rllib_safe.algorithms.safe_ppo.safe_ppo import SafePPO, SafePPOConfig, check_range
+from rllib_safe.core.modulation import dynamic_threshold
+
+#: SMPO's settings in ``training()`` with their defaults.
+SMPO_TRAINING_DEFAULTS = {
+    "modulation_base": 3.0,
+    "threshold_eta": 2.0,
+    "threshold_epochs": 50,
+    "use_dynamic_threshold": True,
+    "qc_l2": 0.1,
+    "qc_lr": 1e-3,
+    "qc_target_tau": 0.05,
+    "critic_gradient_coeff": 1.0,
+    "modulate_negative_rewards": True,
+    "min_weight": -1.0,
+    "expected_sarsa_samples": 4,
+}
+
+
+class SMPOConfig(SafePPOConfig):
+    """PPO on modulated rewards f(C_t + clip(Q^c(s, a), 0, d')) r, Q^c learnt by expected SARSA.
+
+    Ablations of the paper are switches: ``critic_gradient_coeff=0`` (no gradient through
+    Q^c), ``use_dynamic_threshold=False`` (d' = d), ``qc_l2=0`` (no regularisation),
+    ``modulation_base`` in {2, 3, 4}.
+
+    Example:
+        >>> SMPOConfig().environment("SafetyPointGoal1-v0").training(cost_limit=25, modulation_base=3.0)
+    """
+
+    def __init__(self, algo_class=None):
+        super().__init__(algo_class=algo_class or SMPO)
+        self.cost_gamma = 0.995  # the budget is an undiscounted episode sum: Q^c's gamma near 1
+        for name, value in SMPO_TRAINING_DEFAULTS.items():
+            setattr(self, name, value)
+
+    def training(
+        self,
+        *,
+        modulation_base: float = NotProvided,
+        threshold_eta: float = NotProvided,
+        threshold_epochs: int = NotProvided,
+        use_dynamic_threshold: bool = NotProvided,
+        qc_l2: float = NotProvided,
+        qc_lr: float = NotProvided,
+        qc_target_tau: float = NotProvided,
+        critic_gradient_coeff: float = NotProvided,
+        modulate_negative_rewards: bool = NotProvided,
+        min_weight: float | None = NotProvided,
+        expected_sarsa_samples: int = NotProvided,
+        **kwargs,
+    ) -> "SMPOConfig":
+        """SafePPO's settings plus SMPO's.
+
+        Args:
+            modulation_base: b of f(x) = (1 - b^(x - d')) / (1 - b^(-d')).
+            threshold_eta: d' starts at eta * d ...
+            threshold_epochs: ... and falls linearly to d over this many iterations.
+            use_dynamic_threshold: False fixes d' = d (ablation).
+            qc_l2: lambda of the regulariser lambda * sum of squared Q^c weight matrices
+                (biases excluded), added to Q^c's MSE; 0 disables it (ablation).
+            qc_lr: Learning rate of Q^c's own Adam optimizer.
+            qc_target_tau: Polyak rate of Q^c's target copy per gradient step (1 = copy).
+            critic_gradient_coeff: kappa, weight of the policy-gradient term through Q^c;
+                0 disables it (ablation).
+            modulate_negative_rewards: False leaves negative rewards unmodulated.
+            min_weight: Lower clamp of f (None: no clamp; f is unbounded below past d').
+            expected_sarsa_samples: Actions sampled from pi(.|s') for the expected SARSA
+                target with continuous actions (discrete actions use the exact expectation).
+        """
+        super().training(**kwargs)
+        for name, value in locals().items():
+            if name in SMPO_TRAINING_DEFAULTS and value is not NotProvided:
+                setattr(self, name, value)
+        return self
+
+    def validate(self) -> None:
+        super().validate()
+        check_range("cost_limit", self.cost_limit, 0.0, math.inf, low_open=True)  # f needs d' > 0
+        check_range("modulation_base", self.modulation_base, 1.0, math.inf, low_open=True, high_open=True)
+        check_range("threshold_eta", self.threshold_eta, 1.0, math.inf, high_open=True)
+        check_range("threshold_epochs", self.threshold_epochs, 0, math.inf, high_open=True)
+        check_range("qc_l2", self.qc_l2, 0.0, math.inf, high_open=True)
+        check_range("qc_lr", self.qc_lr, 0.0, math.inf, low_open=True, high_open=True)
+        check_range("qc_target_tau", self.qc_target_tau, 0.0, 1.0, low_open=True)
+        check_range("critic_gradient_coeff", self.critic_gradient_coeff, 0.0, math.inf, high_open=True)
+        check_range("expected_sarsa_samples", self.expected_sarsa_samples, 1, math.inf, high_open=True)
+        if self.min_weight is not None:
+            check_range("min_weight", self.min_weight, -math.inf, 1.0, low_open=True, high_open=True)
+        for flag in ("use_dynamic_threshold", "modulate_negative_rewards"):
+            if not isinstance(getattr(self, flag), bool):
+                raise ValueError(f"`{flag}` = {getattr(self, flag)!r} is invalid: it must be True or False.")
+
+    def modulation_threshold(self, iteration: int) -> float:
+        """d' for the given training iteration (d itself without the dynamic schedule)."""
+        if not self.use_dynamic_threshold:
+            return float(self.cost_limit)
+        return dynamic_threshold(
+            iteration, self.cost_limit, eta=self.threshold_eta, max_epochs=self.threshold_epochs
+        )
+
+    def get_default_learner_class(self):
+        from rllib_safe.algorithms.smpo.smpo_torch_learner import SMPOTorchLearner
+
+        return SMPOTorchLearner
+
+    def get_default_rl_module_spec(self) -> RLModuleSpec:
+        from rllib_safe.modules import SMPOTorchRLModule
+
+        return RLModuleSpec(module_class=SMPOTorchRLModule, catalog_class=PPOCatalog)
+
+
+class SMPO(SafePPO):
+    @classmethod
+    def get_default_config(cls) -> SMPOConfig:
+        return SMPOConfig()

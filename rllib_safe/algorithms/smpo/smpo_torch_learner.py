@@ -1,0 +1,161 @@
+"""SMPO learner: modulated rewards, Q^c by expected SARSA, the policy term through Q^c."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from ray.rllib.connectors.learner import (
+    AddNextObservationsFromEpisodesToTrainBatch,
+    AddOneTsToEpisodesAndTruncate,
+    GeneralAdvantageEstimation,
+)
+from ray.rllib.core.columns import Columns
+
+from rllib_safe.algorithms.safe_ppo.safe_ppo_torch_learner import SafePPOTorchLearner, masked_mean
+from rllib_safe.columns import COSTS
+from rllib_safe.connectors import AddTransitionColumnsToTrainBatch, ModulateRewards, RecordEpisodeEnds
+from rllib_safe.connectors.modulated_rewards import (
+    COST_Q_CLIPPED,
+    MODULATION_WEIGHT,
+    MODULATION_WEIGHT_GRAD,
+    RAW_REWARDS,
+)
+from rllib_safe.connectors.transition_columns import (
+    COST_BOOTSTRAP_MASK,
+    NEXT_ACTION_MASK,
+    NEXT_ACTIONS,
+    REALISED_COST_TO_GO,
+    REALISED_COST_TO_GO_MASK,
+)
+
+COST_Q_OPTIMIZER = "cost_q"
+
+
+def mean_over(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of ``values`` where ``mask`` is 1 (0 when the mask is empty)."""
+    return (values * mask).sum() / mask.sum().clamp(min=1.0)
+
+
+class SMPOTorchLearner(SafePPOTorchLearner):
+    """PPO-clip on A(r~) + kappa * the term through Q^c, plus Q^c's SARSA loss.
+
+    Q^c has its own Adam optimizer (``qc_lr``); all losses go through one backward pass,
+    so DDP all-reduces every gradient with several learners.
+    """
+
+    def build(self) -> None:
+        super().build()
+        self.modulation = ModulateRewards(
+            base=self.config.modulation_base,
+            min_weight=self.config.min_weight,
+            modulate_negative_rewards=self.config.modulate_negative_rewards,
+        )
+        pipeline = self._learner_connector
+        if pipeline is not None and self.config.add_default_connectors_to_learner_pipeline:
+            pipeline.insert_before(AddOneTsToEpisodesAndTruncate, RecordEpisodeEnds())
+            pipeline.insert_after(
+                AddOneTsToEpisodesAndTruncate, AddTransitionColumnsToTrainBatch(cost_gamma=self.config.cost_gamma)
+            )
+            pipeline.insert_after(AddTransitionColumnsToTrainBatch, AddNextObservationsFromEpisodesToTrainBatch())
+            pipeline.insert_before(GeneralAdvantageEstimation, self.modulation)
+
+    def configure_optimizers_for_module(self, module_id, config=None) -> None:
+        module = self._module[module_id].unwrapped()
+        cost_q = list(module.cost_q.parameters())
+        excluded = {id(p) for p in cost_q} | {id(p) for p in module.target_cost_q.parameters()}
+        rest = [p for p in self.get_parameters(self._module[module_id]) if id(p) not in excluded]
+        self.register_optimizer(
+            module_id=module_id, optimizer=torch.optim.Adam(rest), params=rest, lr_or_lr_schedule=config.lr
+        )
+        self.register_optimizer(
+            module_id=module_id,
+            optimizer_name=COST_Q_OPTIMIZER,
+            optimizer=torch.optim.Adam(cost_q),
+            params=cost_q,
+            lr_or_lr_schedule=config.qc_lr,
+        )
+
+    def before_gradient_based_update(self, *, timesteps: dict[str, Any]) -> None:
+        super().before_gradient_based_update(timesteps=timesteps)
+        self.modulation.threshold = self.config.modulation_threshold(self.training_iteration)
+        self.metrics.log_value("modulation_threshold", self.modulation.threshold, window=1)
+
+    def compute_loss_for_module(self, *, module_id, config, batch, fwd_out):
+        loss = super().compute_loss_for_module(module_id=module_id, config=config, batch=batch, fwd_out=fwd_out)
+        module = self.module[module_id].unwrapped()
+        next_action_dist_inputs = module.compute_actor_outputs(batch[Columns.NEXT_OBS])
+        loss = loss + self.cost_q_loss(module_id, module, batch, next_action_dist_inputs.detach())
+        if config.critic_gradient_coeff > 0:
+            loss = loss + config.critic_gradient_coeff * self.critic_gradient_loss(
+                module, batch, next_action_dist_inputs
+            )
+        self.log_modulation(module_id, batch)
+        return loss
+
+    def cost_q_loss(self, module_id, module, batch, next_action_dist_inputs) -> torch.Tensor:
+        """Expected SARSA: y = c + cost_gamma (1 - done) E_{a'~pi(.|s')} Q^c_target(s', a')."""
+        cost_q = module.compute_cost_q_values(batch[Columns.OBS], batch[Columns.ACTIONS])
+        with torch.no_grad():
+            next_cost_q = module.expected_cost_q_values(
+                batch[Columns.NEXT_OBS], next_action_dist_inputs, num_samples=self.config.expected_sarsa_samples
+            )
+            targets = sarsa_targets(batch[COSTS], batch[COST_BOOTSTRAP_MASK], next_cost_q, self.config.cost_gamma)
+        mse = masked_mean((cost_q - targets) ** 2, batch)
+        l2 = sum(w.pow(2).sum() for w in module.cost_q_weights())
+        realised_mask = batch[REALISED_COST_TO_GO_MASK]
+        self.metrics.log_dict(
+            {
+                "qc_loss": mse,
+                "qc_l2": l2,
+                "qc_mean": masked_mean(cost_q, batch),
+                "qc_prediction_error": mean_over((cost_q - batch[REALISED_COST_TO_GO]).abs(), realised_mask),
+                "qc_prediction_bias": mean_over(cost_q - batch[REALISED_COST_TO_GO], realised_mask),
+            },
+            key=module_id,
+            window=1,
+        )
+        return mse + self.config.qc_l2 * l2
+
+    def critic_gradient_loss(self, module, batch, next_action_dist_inputs) -> torch.Tensor:
+        """-E[r_t f'(x_t) cost_gamma Q^c(s', a') log pi(a'|s')], a' the logged next action.
+
+        The one-step likelihood-ratio estimate of E[r_t f'(x_t) grad_theta Q^c(s_t, a_t)];
+        everything but log pi is a constant (stop-gradient), f' = 0 where Q^c was clipped.
+        """
+        dist = module.get_train_action_dist_cls().from_logits(next_action_dist_inputs)
+        log_prob = dist.logp(batch[NEXT_ACTIONS])
+        with torch.no_grad():
+            next_cost_q = module.compute_cost_q_values(batch[Columns.NEXT_OBS], batch[NEXT_ACTIONS])
+            weight = batch[RAW_REWARDS] * batch[MODULATION_WEIGHT_GRAD] * self.config.cost_gamma * next_cost_q
+        mask = batch[NEXT_ACTION_MASK] * batch[Columns.LOSS_MASK].float()
+        return -mean_over(weight * log_prob, mask)
+
+    def log_modulation(self, module_id, batch) -> None:
+        weight = batch[MODULATION_WEIGHT]
+        min_weight = self.config.min_weight
+        self.metrics.log_dict(
+            {
+                "modulation_weight_mean": masked_mean(weight, batch),
+                "modulation_weight_negative_fraction": masked_mean((weight < 0).float(), batch),
+                "modulation_weight_clamped_fraction": masked_mean(
+                    (weight <= min_weight).float() if min_weight is not None else torch.zeros_like(weight), batch
+                ),
+                "qc_clipped_fraction": masked_mean(batch[COST_Q_CLIPPED], batch),
+                "raw_reward_mean": masked_mean(batch[RAW_REWARDS], batch),
+            },
+            key=module_id,
+            window=1,
+        )
+
+    def apply_gradients(self, gradients_dict) -> None:
+        super().apply_gradients(gradients_dict)
+        for module_id in self.module.keys():
+            self.module[module_id].unwrapped().update_cost_q_target(self.config.qc_target_tau)
+
+
+def sarsa_targets(
+    costs: torch.Tensor, bootstrap_mask: torch.Tensor, next_cost_q: torch.Tensor, cost_gamma: float
+) -> torch.Tensor:
+    """y_t = c_t + cost_gamma * mask_t * E Q^c_target(s_{t+1}, .) (mask 0 where the episode ended)."""
+    return costs + cost_gamma * bootstrap_mask * next_cost_q
