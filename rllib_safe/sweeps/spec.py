@@ -1,0 +1,252 @@
+"""Sweep specs: YAML files validated by pydantic, with errors that name the line and field.
+
+A spec names an algorithm (CLI name), an env, a budget, seeds, fixed config settings and a
+search space over the algorithm's config fields. An axis of the search space is one field
+(``conflict_angle: {grid: [60, 90]}``) or several fields that move together
+(``slack: {fields: [slack_upper, slack_lower], grid: [[0, 0], [.inf, 0]]}``). A ``smoke:``
+block holds overrides (deep-merged) for a short run, selected with ``--smoke``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+SPEC_FILE_NAME = "sweep_spec.yaml"
+
+
+class SpecError(ValueError):
+    """A spec that cannot be run; the message lists ``file:line: field: problem`` entries."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Axis(_Strict):
+    """One axis of the search space: exactly one of grid, choice, uniform, loguniform."""
+
+    fields: list[str] | None = None
+    grid: list[Any] | None = None
+    choice: list[Any] | None = None
+    uniform: tuple[float, float] | None = None
+    loguniform: tuple[float, float] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Axis:
+        kinds = [kind for kind in ("grid", "choice", "uniform", "loguniform") if getattr(self, kind) is not None]
+        if len(kinds) != 1:
+            raise ValueError(f"give exactly one of grid, choice, uniform, loguniform (got {kinds or 'none'})")
+        values = self.values
+        if kinds[0] in ("grid", "choice") and not values:
+            raise ValueError(f"`{kinds[0]}` must list at least one value")
+        if kinds[0] in ("uniform", "loguniform"):
+            low, high = values
+            if not low < high or (kinds[0] == "loguniform" and low <= 0):
+                raise ValueError(f"`{kinds[0]}` = [{low}, {high}] needs low < high (and low > 0 for loguniform)")
+            if self.fields is not None:
+                raise ValueError("fields that move together need `grid` or `choice` (lists of tuples)")
+        if self.fields is not None:
+            if len(self.fields) < 2:
+                raise ValueError("`fields` ties two or more config fields; use the field name as the axis name for one")
+            for value in values:
+                if not isinstance(value, list) or len(value) != len(self.fields):
+                    raise ValueError(f"each value must be a list of {len(self.fields)} ({self.fields}); got {value!r}")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(kind for kind in ("grid", "choice", "uniform", "loguniform") if getattr(self, kind) is not None)
+
+    @property
+    def values(self) -> Any:
+        return getattr(self, self.kind)
+
+
+class Budget(_Strict):
+    """How long each trial trains: env steps or iterations (exactly one)."""
+
+    timesteps: int | None = Field(None, gt=0)
+    iterations: int | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _one(self) -> Budget:
+        if (self.timesteps is None) == (self.iterations is None):
+            raise ValueError("give exactly one of `timesteps` or `iterations`")
+        return self
+
+    def stop_criteria(self) -> dict[str, int]:
+        if self.timesteps is not None:
+            return {"num_env_steps_sampled_lifetime": self.timesteps}
+        return {"training_iteration": self.iterations}
+
+
+class Resources(_Strict):
+    """Resources of one trial; Tune reserves what the algorithm's config asks for."""
+
+    cpus_for_main_process: float = Field(1.0, ge=0)
+    num_learners: int = Field(0, ge=0)
+    gpus_per_learner: float = Field(0.0, ge=0)
+    cpus_per_env_runner: float = Field(1.0, ge=0)
+
+
+class SweepSpec(_Strict):
+    """A validated sweep: see the module docstring and ``tune_configs/*.yaml``."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    algorithm: str
+    env: str
+    env_config: dict[str, Any] = {}
+    budget: Budget
+    seeds: list[int] = Field(min_length=1)
+    training: dict[str, Any] = {}
+    env_runners: dict[str, Any] = {}
+    search_space: dict[str, Axis] = {}
+    num_samples: int = Field(1, gt=0)
+    resources: Resources = Resources()
+    stop: dict[str, float] = {}
+    storage_path: str = "~/rllib_safe_results"
+    max_failures: int = Field(2, ge=-1)
+    checkpoint_every: int = Field(10, ge=0)
+    max_concurrent_trials: int | None = Field(None, gt=0)
+    final_iterations: int = Field(5, gt=0, description="K: final metrics are the mean of the last K iterations")
+
+    @field_validator("algorithm")
+    @classmethod
+    def _known_algorithm(cls, name: str) -> str:
+        from rllib_safe.algorithms import algorithm_class
+
+        algorithm_class(name)
+        return name
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct_seeds(cls, seeds: list[int]) -> list[int]:
+        if len(set(seeds)) != len(seeds):
+            raise ValueError(f"seeds must be distinct; got {seeds}")
+        return seeds
+
+    @property
+    def config_fields(self) -> list[str]:
+        """Every config field the search space sets."""
+        return [field for name, axis in self.search_space.items() for field in axis.fields or [name]]
+
+    @property
+    def tune_trainable(self) -> str:
+        from rllib_safe.algorithms import algorithm_class
+
+        return algorithm_class(self.algorithm).__name__
+
+
+def _mark_lines(node: yaml.Node, path: tuple = ()) -> dict[tuple, int]:
+    """Maps every key path of a YAML node tree to its 1-based line."""
+    lines = {path: node.start_mark.line + 1}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            lines |= _mark_lines(value, path + (key.value,))
+            lines[path + (key.value,)] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines |= _mark_lines(item, path + (index,))
+    return lines
+
+
+def _deep_merge(base: dict, override: dict) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict) and key != "search_space":
+            merged[key] = _deep_merge(merged[key], value)
+        elif key == "search_space" and isinstance(value, dict):
+            merged[key] = {**merged.get(key, {}), **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+class _Locator:
+    """Turns a field path into ``file:line: a.b.c`` using the YAML marks."""
+
+    def __init__(self, path: Path, lines: dict[tuple, int]):
+        self.path, self.lines = path, lines
+
+    def __call__(self, loc: tuple) -> str:
+        for end in range(len(loc), -1, -1):
+            if loc[:end] in self.lines:
+                line = self.lines[loc[:end]]
+                break
+        field = ".".join(str(part) for part in loc) or "<spec>"
+        return f"{self.path}:{line}: {field}"
+
+
+def config_field_names(config) -> set[str]:
+    """Public settings of an AlgorithmConfig: its attributes and settable properties."""
+    properties = {
+        name
+        for cls in type(config).__mro__
+        for name, value in vars(cls).items()
+        if isinstance(value, property) and value.fset is not None
+    }
+    return properties | {name for name in vars(config) if not name.startswith("_")}
+
+
+def _unknown_fields(spec: SweepSpec) -> list[tuple[tuple, str]]:
+    """Config fields the algorithm does not have, with the closest names."""
+    from rllib_safe.algorithms import default_config
+
+    known = config_field_names(default_config(spec.algorithm))
+    problems = []
+    candidates = [(("training", name), name) for name in spec.training]
+    candidates += [(("env_runners", name), name) for name in spec.env_runners]
+    for axis_name, axis in spec.search_space.items():
+        if axis.fields is None:
+            candidates.append((("search_space", axis_name), axis_name))
+        else:
+            candidates += [(("search_space", axis_name, "fields", i), f) for i, f in enumerate(axis.fields)]
+            if axis_name in known:
+                message = f"axis name {axis_name!r} is a config field; name a tied axis differently (e.g. 'slack')"
+                problems.append((("search_space", axis_name), message))
+    for loc, name in candidates:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            problems.append((loc, f"{spec.algorithm} has no config field {name!r}{hint}"))
+    return problems
+
+
+def load_spec(path: str | Path, *, smoke: bool = False) -> SweepSpec:
+    """Reads and validates a spec (with its ``smoke:`` overrides when ``smoke``).
+
+    Raises:
+        SpecError: listing each problem as ``file:line: field: message``.
+    """
+    path = Path(path)
+    text = path.read_text()
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise SpecError(f"{path}: not valid YAML: {err}") from None
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}:1: <spec>: a spec is a mapping of settings, got {type(data).__name__}")
+    lines = _mark_lines(node)
+    smoke_block = data.pop("smoke", None)
+    if smoke:
+        if not isinstance(smoke_block, dict):
+            raise SpecError(f"{path}: smoke: --smoke needs a `smoke:` mapping of overrides in the spec")
+        data = _deep_merge(data, smoke_block)
+        lines |= {key[1:]: line for key, line in lines.items() if key[:1] == ("smoke",) and len(key) > 1}
+    locate = _Locator(path, lines)
+    try:
+        spec = SweepSpec.model_validate(data)
+    except ValidationError as err:
+        messages = [f"{locate(tuple(e['loc']))}: {e['msg']} (got {e.get('input')!r})" for e in err.errors()]
+        raise SpecError("invalid sweep spec:\n  " + "\n  ".join(messages)) from None
+    problems = _unknown_fields(spec)
+    if problems:
+        raise SpecError("invalid sweep spec:\n  " + "\n  ".join(f"{locate(loc)}: {msg}" for loc, msg in problems))
+    return spec
+
