@@ -1,0 +1,33 @@
+# rllib-safe developer commands. Every target creates .venv on first use.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test test-fast lint bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml scripts/setup.sh
+	bash scripts/setup.sh $(VENV)
+
+# The main job: a short PCRPO run on a Safety-Gymnasium task, on an embedded local Ray.
+demo: setup
+	$(VENV)/bin/rllib-safe train --algo pcrpo --env SafetyHopperVelocity-v1 \
+		--cost-limit 25 --slack-upper 9 --slack-lower -9 --timesteps 40000 --seed 0 \
+		--run-dir runs/demo-pcrpo
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: setup
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check rllib_safe tests benchmarks
+
+bench: setup
+	$(PY) benchmarks/env_speed.py
+	$(PY) benchmarks/throughput.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .hypothesis
