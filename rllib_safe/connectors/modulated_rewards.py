@@ -85,7 +85,9 @@ class ModulateRewards(ConnectorV2):
             if not hasattr(module, "compute_cost_q_values"):
                 continue
             with torch.no_grad():
-                cost_q = module.compute_cost_q_values(module_batch[Columns.OBS], module_batch[Columns.ACTIONS])
+                cost_q = module.compute_cost_q_values(
+                    module_batch[Columns.OBS], module_batch[Columns.ACTIONS]
+                )
             rewards = module_batch[Columns.REWARDS]
             module_batch.update(
                 modulate_rewards(

@@ -60,7 +60,9 @@ class AddTransitionColumnsToTrainBatch(ConnectorV2):
     def __call__(self, *, rl_module, batch: dict[str, Any], episodes, **kwargs) -> Any:
         for episode in self.single_agent_episode_iterator(episodes, agents_that_stepped_only=False):
             if _EPISODE_ENDED not in episode.custom_data:
-                raise KeyError("AddTransitionColumnsToTrainBatch needs RecordEpisodeEnds earlier in the pipeline.")
+                raise KeyError(
+                    "AddTransitionColumnsToTrainBatch needs RecordEpisodeEnds earlier in the pipeline."
+                )
             ended = episode.custom_data[_EPISODE_ENDED]
             num_items = len(episode)  # real steps + the phantom step
             num_real = num_items - 1

@@ -25,9 +25,7 @@ class SMPOTorchRLModule(SafePPOTorchRLModule):
         if self.inference_only:
             return
         if not isinstance(self.observation_space, gym.spaces.Box):
-            raise ValueError(
-                f"SMPO's Q^c needs a Box observation space, got {self.observation_space!r}."
-            )
+            raise TypeError(f"SMPO's Q^c needs a Box observation space, got {self.observation_space!r}.")
         hiddens = self.model_config.get("fcnet_hiddens", [64, 64])
         self.cost_q = MLPHeadConfig(
             input_dims=[gym.spaces.flatdim(self.observation_space) + gym.spaces.flatdim(self.action_space)],

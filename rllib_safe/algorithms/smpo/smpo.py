@@ -59,7 +59,7 @@ class SMPOConfig(SafePPOConfig):
         min_weight: float | None = NotProvided,
         expected_sarsa_samples: int = NotProvided,
         **kwargs,
-    ) -> "SMPOConfig":
+    ) -> SMPOConfig:
         """SafePPO's settings plus SMPO's.
 
         Args:
@@ -99,7 +99,7 @@ class SMPOConfig(SafePPOConfig):
             check_range("min_weight", self.min_weight, -math.inf, 1.0, low_open=True, high_open=True)
         for flag in ("use_dynamic_threshold", "modulate_negative_rewards"):
             if not isinstance(getattr(self, flag), bool):
-                raise ValueError(f"`{flag}` = {getattr(self, flag)!r} is invalid: it must be True or False.")
+                raise TypeError(f"`{flag}` = {getattr(self, flag)!r} is invalid: it must be True or False.")
 
     def modulation_threshold(self, iteration: int) -> float:
         """d' for the given training iteration (d itself without the dynamic schedule)."""

@@ -55,9 +55,12 @@ class SMPOTorchLearner(SafePPOTorchLearner):
         if pipeline is not None and self.config.add_default_connectors_to_learner_pipeline:
             pipeline.insert_before(AddOneTsToEpisodesAndTruncate, RecordEpisodeEnds())
             pipeline.insert_after(
-                AddOneTsToEpisodesAndTruncate, AddTransitionColumnsToTrainBatch(cost_gamma=self.config.cost_gamma)
+                AddOneTsToEpisodesAndTruncate,
+                AddTransitionColumnsToTrainBatch(cost_gamma=self.config.cost_gamma),
             )
-            pipeline.insert_after(AddTransitionColumnsToTrainBatch, AddNextObservationsFromEpisodesToTrainBatch())
+            pipeline.insert_after(
+                AddTransitionColumnsToTrainBatch, AddNextObservationsFromEpisodesToTrainBatch()
+            )
             pipeline.insert_before(GeneralAdvantageEstimation, self.modulation)
 
     def configure_optimizers_for_module(self, module_id, config=None) -> None:
@@ -82,7 +85,9 @@ class SMPOTorchLearner(SafePPOTorchLearner):
         self.metrics.log_value("modulation_threshold", self.modulation.threshold, window=1)
 
     def compute_loss_for_module(self, *, module_id, config, batch, fwd_out):
-        loss = super().compute_loss_for_module(module_id=module_id, config=config, batch=batch, fwd_out=fwd_out)
+        loss = super().compute_loss_for_module(
+            module_id=module_id, config=config, batch=batch, fwd_out=fwd_out
+        )
         module = self.module[module_id].unwrapped()
         next_action_dist_inputs = module.compute_actor_outputs(batch[Columns.NEXT_OBS])
         loss = loss + self.cost_q_loss(module_id, module, batch, next_action_dist_inputs.detach())
@@ -98,9 +103,13 @@ class SMPOTorchLearner(SafePPOTorchLearner):
         cost_q = module.compute_cost_q_values(batch[Columns.OBS], batch[Columns.ACTIONS])
         with torch.no_grad():
             next_cost_q = module.expected_cost_q_values(
-                batch[Columns.NEXT_OBS], next_action_dist_inputs, num_samples=self.config.expected_sarsa_samples
+                batch[Columns.NEXT_OBS],
+                next_action_dist_inputs,
+                num_samples=self.config.expected_sarsa_samples,
             )
-            targets = sarsa_targets(batch[COSTS], batch[COST_BOOTSTRAP_MASK], next_cost_q, self.config.cost_gamma)
+            targets = sarsa_targets(
+                batch[COSTS], batch[COST_BOOTSTRAP_MASK], next_cost_q, self.config.cost_gamma
+            )
         mse = masked_mean((cost_q - targets) ** 2, batch)
         l2 = sum(w.pow(2).sum() for w in module.cost_q_weights())
         realised_mask = batch[REALISED_COST_TO_GO_MASK]
@@ -139,7 +148,8 @@ class SMPOTorchLearner(SafePPOTorchLearner):
                 "modulation_weight_mean": masked_mean(weight, batch),
                 "modulation_weight_negative_fraction": masked_mean((weight < 0).float(), batch),
                 "modulation_weight_clamped_fraction": masked_mean(
-                    (weight <= min_weight).float() if min_weight is not None else torch.zeros_like(weight), batch
+                    (weight <= min_weight).float() if min_weight is not None else torch.zeros_like(weight),
+                    batch,
                 ),
                 "qc_clipped_fraction": masked_mean(batch[COST_Q_CLIPPED], batch),
                 "raw_reward_mean": masked_mean(batch[RAW_REWARDS], batch),
@@ -150,7 +160,7 @@ class SMPOTorchLearner(SafePPOTorchLearner):
 
     def apply_gradients(self, gradients_dict) -> None:
         super().apply_gradients(gradients_dict)
-        for module_id in self.module.keys():
+        for module_id in self.module:
             self.module[module_id].unwrapped().update_cost_q_target(self.config.qc_target_tau)
 
 

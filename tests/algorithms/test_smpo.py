@@ -1,0 +1,203 @@
+"""SMPO: config validation, reward modulation, SARSA targets, transition columns, learning."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from ray.rllib.core.columns import Columns
+from ray.rllib.env.single_agent_episode import SingleAgentEpisode
+
+from rllib_safe.algorithms import algorithm_class
+from rllib_safe.algorithms.smpo import SMPO, SMPOConfig
+from rllib_safe.algorithms.smpo.smpo_torch_learner import sarsa_targets
+from rllib_safe.columns import COST_SO_FAR
+from rllib_safe.connectors import AddTransitionColumnsToTrainBatch, ModulateRewards, RecordEpisodeEnds
+from rllib_safe.connectors.modulated_rewards import (
+    COST_Q_CLIPPED,
+    MODULATION_WEIGHT,
+    MODULATION_WEIGHT_GRAD,
+    RAW_REWARDS,
+)
+from rllib_safe.connectors.transition_columns import (
+    COST_BOOTSTRAP_MASK,
+    NEXT_ACTION_MASK,
+    NEXT_ACTIONS,
+    REALISED_COST_TO_GO,
+    REALISED_COST_TO_GO_MASK,
+)
+from rllib_safe.core.modulation import modulation_weight
+from tests.algorithms.learning import COST_LIMIT, small_problem_config, train
+
+
+def test_registry_and_defaults():
+    assert algorithm_class("smpo") is SMPO
+    config = SMPOConfig()
+    assert (config.modulation_base, config.threshold_eta, config.threshold_epochs) == (3.0, 2.0, 50)
+    assert config.cost_gamma == pytest.approx(0.995)
+    config.training(cost_limit=10.0, threshold_epochs=4)
+    assert [config.modulation_threshold(e) for e in (0, 2, 4, 9)] == pytest.approx([20.0, 15.0, 10.0, 10.0])
+    assert config.training(use_dynamic_threshold=False).modulation_threshold(0) == 10.0
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("modulation_base", 1.0),
+        ("threshold_eta", 0.5),
+        ("threshold_epochs", -1),
+        ("qc_l2", -0.1),
+        ("qc_lr", 0.0),
+        ("qc_target_tau", 1.5),
+        ("critic_gradient_coeff", -1.0),
+        ("min_weight", 1.0),
+        ("expected_sarsa_samples", 0),
+        ("modulate_negative_rewards", "yes"),
+        ("cost_limit", 0.0),
+    ],
+)
+def test_validate_names_field_and_value(field, value):
+    config = SMPOConfig().environment("CartPole-v1").training(**{field: value})
+    with pytest.raises((ValueError, TypeError), match=rf"`{field}` = {value!r}"):
+        config.validate()
+
+
+class _FixedCostQ:
+    """Stands in for the module: Q^c(s, a) read from the batch's observations."""
+
+    def compute_cost_q_values(self, obs, actions):
+        return obs[:, 0]
+
+
+def test_modulation_connector_weights_rewards_and_clips_cost_q():
+    threshold, base = 4.0, 3.0
+    cost_q = torch.tensor([0.0, 1.0, 3.0, 10.0, 1.0])
+    batch = {
+        "p": {
+            Columns.OBS: cost_q[:, None],
+            Columns.ACTIONS: torch.zeros(5),
+            Columns.REWARDS: torch.tensor([1.0, 2.0, 1.0, 1.0, -1.0]),
+            COST_SO_FAR: torch.tensor([0.0, 1.0, 0.0, 2.0, 4.5]),
+        }
+    }
+    connector = ModulateRewards(base=base, min_weight=-1.0, modulate_negative_rewards=False)
+    connector.threshold = threshold
+    out = connector(rl_module={"p": _FixedCostQ()}, batch=batch, episodes=[])["p"]
+
+    x = torch.tensor([0.0, 2.0, 3.0, 2.0 + threshold, 5.5])  # Q^c = 10 clipped to d' = 4
+    expected_weight = modulation_weight(x, threshold, base=base, min_weight=-1.0)
+    expected_weight[4] = 1.0  # negative reward left unmodulated
+    assert out[MODULATION_WEIGHT] == pytest.approx(expected_weight)
+    assert out[MODULATION_WEIGHT][0] == pytest.approx(1.0)
+    assert out[RAW_REWARDS].tolist() == [1.0, 2.0, 1.0, 1.0, -1.0]
+    assert out[Columns.REWARDS] == pytest.approx(expected_weight * out[RAW_REWARDS])
+    assert out[COST_Q_CLIPPED].tolist() == [0.0, 0.0, 0.0, 1.0, 0.0]
+    grad = out[MODULATION_WEIGHT_GRAD]
+    assert (grad[:3] < 0).all() and grad[3] == 0.0 and grad[4] == 0.0  # clipped, unmodulated
+
+
+def test_modulation_connector_clamps_weight_and_zeroes_its_gradient():
+    connector = ModulateRewards(base=3.0, min_weight=-1.0, modulate_negative_rewards=True)
+    connector.threshold = 2.0
+    batch = {
+        "p": {
+            Columns.OBS: torch.zeros(2, 1),
+            Columns.ACTIONS: torch.zeros(2),
+            Columns.REWARDS: torch.ones(2),
+            COST_SO_FAR: torch.tensor([0.5, 20.0]),
+        }
+    }
+    out = connector(rl_module={"p": _FixedCostQ()}, batch=batch, episodes=[])["p"]
+    assert out[MODULATION_WEIGHT][1] == -1.0 and out[MODULATION_WEIGHT_GRAD][1] == 0.0
+    assert -1.0 < out[MODULATION_WEIGHT][0] < 1.0 and out[MODULATION_WEIGHT_GRAD][0] < 0
+
+
+def test_modulation_connector_needs_threshold():
+    connector = ModulateRewards(base=3.0, min_weight=None, modulate_negative_rewards=True)
+    with pytest.raises(RuntimeError, match="threshold"):
+        connector(rl_module={}, batch={}, episodes=[])
+
+
+def test_sarsa_targets_stop_at_episode_ends():
+    costs = torch.tensor([1.0, 0.0, 2.0, 0.0])
+    mask = torch.tensor([1.0, 1.0, 0.0, 0.0])
+    next_q = torch.tensor([3.0, 4.0, 100.0, 100.0])
+    assert sarsa_targets(costs, mask, next_q, 0.5) == pytest.approx(torch.tensor([2.5, 2.0, 2.0, 0.0]))
+
+
+def _episode(costs, *, terminated=False, truncated=False):
+    n = len(costs)
+    return SingleAgentEpisode(
+        observations=[np.array([t], np.float32) for t in range(n + 1)],
+        actions=[np.array([0.1 * t], np.float32) for t in range(n)],
+        rewards=list(costs),
+        infos=[{"cost": 0.0}] + [{"cost": c} for c in costs],
+        terminated=terminated,
+        truncated=truncated,
+        observation_space=gym.spaces.Box(0, 100, (1,), np.float32),
+        action_space=gym.spaces.Box(-1, 1, (1,), np.float32),
+        len_lookback_buffer=0,
+    ).to_numpy()
+
+
+def test_transition_columns_mask_chunk_ends_and_phantom_steps():
+    from ray.rllib.connectors.learner import AddOneTsToEpisodesAndTruncate
+
+    finished, cut = _episode([1.0, 2.0, 3.0], truncated=True), _episode([1.0, 1.0])
+    episodes, batch, shared = [finished, cut], {}, {}
+    for piece in (
+        RecordEpisodeEnds(),
+        AddOneTsToEpisodesAndTruncate(),
+        AddTransitionColumnsToTrainBatch(cost_gamma=0.5),
+    ):
+        batch = piece(rl_module=None, batch=batch, episodes=episodes, shared_data=shared)
+
+    def column(name, episode):
+        return [float(np.asarray(v).reshape(-1)[0]) for v in batch[name][(episode.id_,)]]
+
+    assert column(NEXT_ACTIONS, finished)[:2] == pytest.approx([0.1, 0.2])
+    assert column(NEXT_ACTION_MASK, finished) == [1.0, 1.0, 0.0, 0.0]
+    assert column(NEXT_ACTION_MASK, cut) == [1.0, 0.0, 0.0]
+    # The env truncated the first episode (no bootstrap); the second chunk was cut (bootstrap).
+    assert column(COST_BOOTSTRAP_MASK, finished) == [1.0, 1.0, 0.0, 0.0]
+    assert column(COST_BOOTSTRAP_MASK, cut) == [1.0, 1.0, 0.0]
+    assert column(REALISED_COST_TO_GO, finished) == pytest.approx([1 + 0.5 * (2 + 0.5 * 3), 3.5, 3.0, 0.0])
+    assert column(REALISED_COST_TO_GO_MASK, finished) == [1.0, 1.0, 1.0, 0.0]
+    assert column(REALISED_COST_TO_GO_MASK, cut) == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    "env, ablation",
+    [
+        ("BudgetEnv", {"critic_gradient_coeff": 0.0}),
+        ("BudgetEnv", {"use_dynamic_threshold": False, "qc_l2": 0.0, "min_weight": None}),
+        ("RiskySafeEnv", {"modulation_base": 2.0, "modulate_negative_rewards": False}),
+    ],
+)
+def test_ablations_build_and_train_one_iteration(ray_session, env, ablation):
+    config = small_problem_config(SMPOConfig(), env).training(
+        train_batch_size_per_learner=200, minibatch_size=100, num_epochs=1, **ablation
+    )
+    algo = config.build_algo()
+    try:
+        learner = algo.train()["learners"]["default_policy"]
+    finally:
+        algo.stop()
+    for key in (
+        "modulation_weight_mean",
+        "modulation_weight_negative_fraction",
+        "qc_clipped_fraction",
+        "modulation_threshold",
+        "qc_loss",
+        "qc_prediction_error",
+    ):
+        assert np.isfinite(learner[key]), key
+
+
+@pytest.mark.slow
+def test_smpo_ends_within_the_limit_on_budget_env(ray_session):
+    config = small_problem_config(SMPOConfig()).training(threshold_epochs=10)
+    result = train(config, iterations=25)
+    assert result["cost"] <= COST_LIMIT + 1.0
+    assert result["return"] >= 0.5 * COST_LIMIT
