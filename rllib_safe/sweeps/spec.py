@@ -4,7 +4,8 @@ A spec names an algorithm (CLI name), an env, a budget, seeds, fixed config sett
 search space over the algorithm's config fields. An axis of the search space is one field
 (``conflict_angle: {grid: [60, 90]}``) or several fields that move together
 (``slack: {fields: [slack_upper, slack_lower], grid: [[0, 0], [.inf, 0]]}``). A ``smoke:``
-block holds overrides (deep-merged) for a short run, selected with ``--smoke``.
+block holds overrides for a short run (entries of training, env_runners,
+search_space... override one by one; budget and other keys are replaced), selected with ``--smoke``.
 """
 
 from __future__ import annotations
@@ -155,13 +156,15 @@ def _mark_lines(node: yaml.Node, path: tuple = ()) -> dict[tuple, int]:
     return lines
 
 
-def _deep_merge(base: dict, override: dict) -> dict:
+#: Blocks whose entries a ``smoke:`` block overrides one by one; other keys are replaced whole.
+MERGED_BLOCKS = ("training", "env_runners", "env_config", "resources", "stop", "search_space")
+
+
+def _apply_overrides(base: dict, overrides: dict) -> dict:
     merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict) and key != "search_space":
-            merged[key] = _deep_merge(merged[key], value)
-        elif key == "search_space" and isinstance(value, dict):
-            merged[key] = {**merged.get(key, {}), **value}
+    for key, value in overrides.items():
+        if key in MERGED_BLOCKS and isinstance(value, dict) and isinstance(base.get(key), dict):
+            merged[key] = {**base[key], **value}
         else:
             merged[key] = value
     return merged
@@ -237,7 +240,7 @@ def load_spec(path: str | Path, *, smoke: bool = False) -> SweepSpec:
     if smoke:
         if not isinstance(smoke_block, dict):
             raise SpecError(f"{path}: smoke: --smoke needs a `smoke:` mapping of overrides in the spec")
-        data = _deep_merge(data, smoke_block)
+        data = _apply_overrides(data, smoke_block)
         lines |= {key[1:]: line for key, line in lines.items() if key[:1] == ("smoke",) and len(key) > 1}
     locate = _Locator(path, lines)
     try:
