@@ -45,6 +45,17 @@ def describe_errors(error: ValidationError) -> str:
     return "\n".join(lines)
 
 
+def yaml_scalar(text: str) -> Any:
+    """A YAML value; numbers YAML 1.1 leaves as strings (``1e-4``) become floats."""
+    value = yaml.safe_load(text) if text.strip() else None
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     """``["lr=1e-4", "num_epochs=5"]`` -> ``{"lr": 1e-4, "num_epochs": 5}`` (values as YAML scalars)."""
     overrides = {}
@@ -52,7 +63,7 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
         key, sep, text = pair.partition("=")
         if not sep or not key.strip():
             raise ValueError(f"--set {pair!r} is invalid: it must look like key=value (e.g. lr=1e-4).")
-        overrides[key.strip()] = yaml.safe_load(text) if text.strip() else None
+        overrides[key.strip()] = yaml_scalar(text)
     return overrides
 
 

@@ -1,0 +1,176 @@
+"""Deterministic evaluation of a checkpoint: episode return, cost and cost rate, optional video.
+
+The policy is rebuilt without an Algorithm: the trained RLModule from
+``learner_group/learner/rl_module/default_policy`` and the EnvRunner's connector pipelines
+(observation normalisation statistics included, frozen) from ``env_runner/``. Actions are
+the mode of the action distribution (``explore=False``: ``to_deterministic()``).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_MODULE = "default_policy"
+
+
+@dataclass
+class Policy:
+    module: object
+    env_to_module: object
+    module_to_env: object
+    env_id: str
+    env_config: dict
+
+
+@dataclass
+class Episode:
+    episode_return: float
+    episode_cost: float
+    length: int
+
+    @property
+    def cost_rate(self) -> float:
+        return self.episode_cost / max(1, self.length)
+
+
+def saved_config(checkpoint: Path) -> dict:
+    """The algorithm config (as a dict) stored in an Algorithm checkpoint."""
+    with open(Path(checkpoint) / "class_and_ctor_args.pkl", "rb") as file:
+        return pickle.load(file)["ctor_args_and_kwargs"][0][0]
+
+
+def freeze_observation_filters(pipeline) -> None:
+    """Stops MeanStdFilter pieces from updating their statistics with evaluation data."""
+    from ray.rllib.connectors.env_to_module import MeanStdFilter
+
+    for piece in pipeline.connectors:
+        if isinstance(piece, MeanStdFilter):
+            piece._update_stats = False  # RLlib has no public setter; the constructor flag is this
+
+
+def load_policy(checkpoint: Path) -> Policy:
+    from ray.rllib.connectors.connector_pipeline_v2 import ConnectorPipelineV2
+    from ray.rllib.core import (
+        COMPONENT_ENV_RUNNER,
+        COMPONENT_ENV_TO_MODULE_CONNECTOR,
+        COMPONENT_LEARNER,
+        COMPONENT_LEARNER_GROUP,
+        COMPONENT_MODULE_TO_ENV_CONNECTOR,
+        COMPONENT_RL_MODULE,
+    )
+    from ray.rllib.core.rl_module.rl_module import RLModule
+
+    checkpoint = Path(checkpoint).resolve()
+    module_path = checkpoint / COMPONENT_LEARNER_GROUP / COMPONENT_LEARNER / COMPONENT_RL_MODULE / DEFAULT_MODULE
+    runner = checkpoint / COMPONENT_ENV_RUNNER
+    env_to_module = ConnectorPipelineV2.from_checkpoint(str(runner / COMPONENT_ENV_TO_MODULE_CONNECTOR))
+    freeze_observation_filters(env_to_module)
+    config = saved_config(checkpoint)
+    return Policy(
+        module=RLModule.from_checkpoint(str(module_path)),
+        env_to_module=env_to_module,
+        module_to_env=ConnectorPipelineV2.from_checkpoint(str(runner / COMPONENT_MODULE_TO_ENV_CONNECTOR)),
+        env_id=config["env"],
+        env_config=dict(config.get("env_config") or {}),
+    )
+
+
+def build_env(env_id: str, env_config: dict, render_mode: str | None = None):
+    """The env via ``make_env`` for rllib_safe's ids, else via its Tune registration."""
+    from rllib_safe.envs import known_env_ids, make_env
+
+    if env_id in known_env_ids():
+        return make_env(env_id, render_mode=render_mode, **env_config)
+    from ray.rllib.env.env_context import EnvContext
+    from ray.tune.registry import ENV_CREATOR, _global_registry
+
+    if not _global_registry.contains(ENV_CREATOR, env_id):
+        return make_env(env_id, render_mode=render_mode, **env_config)  # gymnasium ids, or a clear error
+    extra = {"render_mode": render_mode} if render_mode else {}
+    return _global_registry.get(ENV_CREATOR, env_id)(EnvContext(env_config | extra, worker_index=0))
+
+
+def run_episode(policy: Policy, env, seed: int, frames: list | None = None) -> Episode:
+    """One episode with deterministic actions through the checkpoint's connector pipelines."""
+    import torch
+    from ray.rllib.core.columns import Columns
+    from ray.rllib.env.single_agent_episode import SingleAgentEpisode
+
+    obs, _ = env.reset(seed=seed)
+    episode = SingleAgentEpisode(
+        observations=[obs], observation_space=env.observation_space, action_space=env.action_space
+    )
+    total_cost, done = 0.0, False
+    while not done:
+        if frames is not None:
+            frames.append(env.render())
+        shared_data = {}
+        batch = policy.env_to_module(
+            episodes=[episode], rl_module=policy.module, explore=False, shared_data=shared_data
+        )
+        with torch.no_grad():
+            output = policy.module.forward_inference(batch)
+        to_env = policy.module_to_env(
+            batch=output, episodes=[episode], rl_module=policy.module, explore=False, shared_data=shared_data
+        )
+        action = to_env.pop(Columns.ACTIONS)[0]
+        action_for_env = to_env.pop(Columns.ACTIONS_FOR_ENV, [action])[0]
+        obs, reward, terminated, truncated, info = env.step(action_for_env)
+        total_cost += float(info.get("cost", 0.0))
+        done = terminated or truncated
+        episode.add_env_step(
+            obs, action, reward, infos=info, terminated=terminated, truncated=truncated,
+            extra_model_outputs={key: value[0] for key, value in to_env.items()},
+        )
+    return Episode(float(episode.get_return()), total_cost, len(episode))
+
+
+def write_video(frames: list, path: Path, fps: int) -> None:
+    import imageio
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    imageio.mimsave(str(path), [np.asarray(frame) for frame in frames], fps=fps)
+
+
+def evaluate(checkpoint: Path, episodes: int, seed: int = 0, video: Path | None = None) -> dict:
+    """Mean/std return, cost and cost rate over ``episodes`` deterministic episodes (seeds seed, seed+1, ...).
+
+    With ``video``, the first episode is rendered (rgb frames, MUJOCO_GL=egl unless set) into an mp4.
+    """
+    if video is not None:
+        os.environ.setdefault("MUJOCO_GL", "egl")
+    policy = load_policy(checkpoint)
+    env = build_env(policy.env_id, policy.env_config, render_mode="rgb_array" if video else None)
+    frames = [] if video is not None else None
+    try:
+        runs = [run_episode(policy, env, seed + i, frames if i == 0 else None) for i in range(episodes)]
+        if video is not None:
+            fps = int(env.metadata.get("render_fps", 30))
+            write_video(frames, Path(video), fps)
+    finally:
+        env.close()
+    report = {"checkpoint": str(checkpoint), "env": policy.env_id, "episodes": episodes, "seed": seed}
+    for name, values in (
+        ("return", [r.episode_return for r in runs]),
+        ("cost", [r.episode_cost for r in runs]),
+        ("cost_rate", [r.cost_rate for r in runs]),
+        ("length", [r.length for r in runs]),
+    ):
+        report[f"{name}_mean"] = float(np.mean(values))
+        report[f"{name}_std"] = float(np.std(values))
+    report["video"] = str(video) if video is not None else None
+    return report
+
+
+def format_report(report: dict) -> str:
+    """A small table: one row per measure, mean and std."""
+    rows = [f"{'':10} {'mean':>12} {'std':>12}"]
+    for name in ("return", "cost", "cost_rate", "length"):
+        rows.append(f"{name:10} {report[name + '_mean']:12.4f} {report[name + '_std']:12.4f}")
+    header = f"{report['env']}: {report['episodes']} deterministic episodes from {report['checkpoint']}"
+    return "\n".join([header, *rows])

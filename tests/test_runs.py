@@ -1,0 +1,100 @@
+"""Run directory pieces, and checkpoint restore: the restored state equals the saved one."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import tests.algorithms.learning  # noqa: F401  (registers BudgetEnv with Tune)
+from rllib_safe.algorithms import default_config
+from rllib_safe.cli.options import parse_overrides
+from rllib_safe.runs import (
+    PCRPO_MODE_KEYS,
+    RunFiles,
+    find_checkpoint,
+    flatten_result,
+    progress_line,
+    restore_algorithm,
+    summarise,
+    training_parameters,
+)
+from tests.algorithms.learning import small_problem_config
+
+
+def test_flatten_result_joins_keys_and_drops_config_and_non_scalars():
+    result = {"config": {"lr": 1}, "env_runners": {"episode_cost_mean": 3.0, "hist": [1, 2]}, "iter": 2}
+    assert flatten_result(result) == {"env_runners/episode_cost_mean": 3.0, "iter": 2}
+
+
+def test_parse_overrides_reads_yaml_scalars():
+    assert parse_overrides(["lr=1e-4", "num_epochs=5", "use_kl_loss=false", "x=", "update=first_order"]) == {
+        "lr": 1e-4, "num_epochs": 5, "use_kl_loss": False, "x": None, "update": "first_order",
+    }
+
+
+def test_training_parameters_cover_the_whole_hierarchy():
+    names = training_parameters(default_config("ppo-lag"))
+    assert {"lr", "num_epochs", "cost_limit", "lagrangian_multiplier_lr"} <= names
+
+
+def test_progress_line_shows_steps_cost_vs_limit_rate_and_eta():
+    flat = {"training_iteration": 3, "num_env_steps_sampled_lifetime": 12000,
+            "env_runners/episode_return_mean": 1.234, "env_runners/episode_cost_mean": 30.1}
+    assert progress_line(flat, 200000, 25.0, 2150.4, 87) == (
+        "iter 3 | steps 12000/200000 | return 1.23 | cost 30.10/25 | 2150 steps/s | ETA 1m27s"
+    )
+
+
+def test_summary_counts_pcrpo_modes_over_iterations(tmp_path):
+    files = RunFiles(tmp_path)
+    results = [
+        {f"learners/default_policy/{mode}": float(mode == taken) for mode in PCRPO_MODE_KEYS}
+        for taken in ("mode_reward", "mode_cost", "mode_cost")
+    ]
+    summary = summarise(results, 25.0, 100.0, files, "completed", None)
+    files.close()
+    assert summary["pcrpo_mode_counts"] == {
+        "mode_reward": 1.0, "mode_soft_aligned": 0.0, "mode_soft_conflict": 0.0, "mode_cost": 2.0,
+    }
+    assert "pcrpo_mode_counts" not in summarise([{"a": 1}], 25.0, 1.0, RunFiles(tmp_path), "completed", None)
+
+
+def test_find_checkpoint_explains_a_directory_without_checkpoints(tmp_path):
+    with pytest.raises(FileNotFoundError, match="neither a checkpoint nor a run directory"):
+        find_checkpoint(tmp_path)
+
+
+@pytest.mark.slow
+def test_restore_gives_the_saved_learner_state_and_training_goes_on(ray_session, tmp_path):
+    config = small_problem_config(default_config("ppo-lag")).training(
+        train_batch_size_per_learner=200, minibatch_size=100, num_epochs=2, normalize_observations=True
+    )
+    algo = config.build_algo()
+    files = RunFiles(tmp_path)
+    try:
+        algo.train()
+        saved = algo.learner_group.get_state()["learner"]
+        checkpoint = files.save_checkpoint(algo)
+    finally:
+        algo.stop()
+        files.close()
+    assert saved["safe_learner_state"]["lagrange"]["value"] > config.lagrangian_multiplier_init
+
+    restored = restore_algorithm(find_checkpoint(tmp_path))
+    try:
+        state = restored.learner_group.get_state()["learner"]
+        assert state["safe_learner_state"] == saved["safe_learner_state"]  # lambda, its Adam state, J_c
+        weights = saved["rl_module"]["default_policy"]
+        for name, tensor in state["rl_module"]["default_policy"].items():
+            assert torch.equal(torch.as_tensor(tensor), torch.as_tensor(weights[name])), name
+        assert restored.iteration == 1 and restored.config.cost_limit == config.cost_limit
+        result = restored.train()
+        after = restored.learner_group.get_state()["learner"]["safe_learner_state"]
+    finally:
+        restored.stop()
+    assert result["training_iteration"] == 2 and result["num_env_steps_sampled_lifetime"] == 400
+    assert math.isfinite(after["lagrange"]["value"])
+    assert after["lagrange"]["value"] != saved["safe_learner_state"]["lagrange"]["value"]
+    assert checkpoint.name == "iter_000001"
