@@ -66,7 +66,8 @@ def load_policy(checkpoint: Path) -> Policy:
     from ray.rllib.core.rl_module.rl_module import RLModule
 
     checkpoint = Path(checkpoint).resolve()
-    module_path = checkpoint / COMPONENT_LEARNER_GROUP / COMPONENT_LEARNER / COMPONENT_RL_MODULE / DEFAULT_MODULE
+    learner = checkpoint / COMPONENT_LEARNER_GROUP / COMPONENT_LEARNER
+    module_path = learner / COMPONENT_RL_MODULE / DEFAULT_MODULE
     runner = checkpoint / COMPONENT_ENV_RUNNER
     env_to_module = ConnectorPipelineV2.from_checkpoint(str(runner / COMPONENT_ENV_TO_MODULE_CONNECTOR))
     freeze_observation_filters(env_to_module)

@@ -87,7 +87,8 @@ def build_config(options: TrainOptions):
     check_env_id(options.env)
     config = default_config(options.algo)
     settings = options.training_settings()
-    check_known_keys(settings, sorted(training_parameters(config)), f"a training setting of --algo {options.algo}")
+    known = sorted(training_parameters(config))
+    check_known_keys(settings, known, f"a training setting of --algo {options.algo}")
     runners = {
         name: getattr(options, name)
         for name in ("num_env_runners", "num_envs_per_env_runner")
@@ -117,7 +118,7 @@ def find_checkpoint(path: Path) -> Path:
     checkpoints = sorted((path / CHECKPOINTS_DIR).glob("iter_*"))
     checkpoints = [c for c in checkpoints if (c / CHECKPOINT_MARKER).exists()]
     if not checkpoints:
-        raise FileNotFoundError(f"{str(path)!r} is neither a checkpoint nor a run directory with checkpoints.")
+        raise FileNotFoundError(f"{str(path)!r} is neither a checkpoint nor a run directory with checkpoints")
     return checkpoints[-1]
 
 
@@ -265,7 +266,8 @@ def run_loop(algo, files: RunFiles, timesteps: int, checkpoint_every: int,
             files.write_result(flat)
             elapsed = time.perf_counter() - start_time
             rate = (steps - start_steps) / elapsed if elapsed > 0 else 0.0
-            iteration_rate = flat.get("env_runners/num_env_steps_sampled", 0) / max(flat["time_this_iter_s"], 1e-9)
+            sampled = flat.get("env_runners/num_env_steps_sampled", 0)
+            iteration_rate = sampled / max(flat["time_this_iter_s"], 1e-9)
             eta = (timesteps - steps) / rate if rate > 0 else math.inf
             echo(progress_line(flat, timesteps, cost_limit, iteration_rate, max(eta, 0.0)))
             if checkpoint_every and algo.iteration % checkpoint_every == 0:
@@ -289,8 +291,8 @@ def run_loop(algo, files: RunFiles, timesteps: int, checkpoint_every: int,
 
 def format_summary(summary: dict) -> str:
     lines = [
-        (f"Training {summary['status']}: {summary['iterations']} iterations, {summary['env_steps']} env steps, "
-        f"{summary['steps_per_s']} steps/s"),
+        (f"Training {summary['status']}: {summary['iterations']} iterations, "
+         f"{summary['env_steps']} env steps, {summary['steps_per_s']} steps/s"),
         (f"  final return {format_number(summary['final_return'])}, "
         f"episode cost {format_number(summary['final_cost'])} (limit {summary['cost_limit']:g})"),
     ]

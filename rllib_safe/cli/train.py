@@ -31,7 +31,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--num-gpus-per-learner", type=float)
     parser.add_argument("--allow-gpu-fallback", action="store_true", default=None,
                         help="train the learners on CPU when the requested GPUs are missing")
-    parser.add_argument("--checkpoint-every", type=int, help="iterations between checkpoints (default 10; 0: end only)")
+    parser.add_argument("--checkpoint-every", type=int,
+                        help="iterations between checkpoints (default 10; 0: at the end only)")
     parser.add_argument("--resume", help="run directory or checkpoint to continue from, up to --timesteps")
     parser.add_argument("--set", dest="overrides", action="append", metavar="KEY=VALUE",
                         help="any config.training() setting, value parsed as YAML (repeatable)")

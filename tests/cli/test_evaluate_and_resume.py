@@ -30,7 +30,7 @@ def test_evaluation_is_deterministic_and_keeps_the_filter_frozen(short_run):
     checkpoint = find_checkpoint(short_run)
     assert evaluate(checkpoint, 2, seed=0) == evaluate(checkpoint, 2, seed=0)
     policy = load_policy(checkpoint)
-    (obs_filter,) = [piece for piece in policy.env_to_module.connectors if "MeanStdFilter" in type(piece).__name__]
+    (obs_filter,) = [p for p in policy.env_to_module.connectors if type(p).__name__ == "MeanStdFilter"]
     before = obs_filter.get_state()
     run_episode(policy, build_env(policy.env_id, policy.env_config), seed=0)
     assert repr(obs_filter.get_state()) == repr(before)
