@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -17,6 +18,7 @@ from rllib_safe.runs import (
     flatten_result,
     progress_line,
     restore_algorithm,
+    run_loop,
     summarise,
     training_parameters,
 )
@@ -66,20 +68,28 @@ def test_find_checkpoint_explains_a_directory_without_checkpoints(tmp_path):
         find_checkpoint(tmp_path)
 
 
+def interrupt_after_first_iteration(line: str) -> None:
+    """An ``echo`` that presses Ctrl-C once the first progress line is printed."""
+    if line.startswith("iter "):
+        raise KeyboardInterrupt
+
+
 @pytest.mark.slow
-def test_restore_gives_the_saved_learner_state_and_training_goes_on(ray_session, tmp_path):
+def test_interrupt_checkpoints_and_restore_gives_the_saved_state(ray_session, tmp_path):
     config = small_problem_config(default_config("ppo-lag")).training(
         train_batch_size_per_learner=200, minibatch_size=100, num_epochs=2, normalize_observations=True
     )
     algo = config.build_algo()
     files = RunFiles(tmp_path)
     try:
-        algo.train()
+        summary = run_loop(algo, files, 10**6, 0, echo=interrupt_after_first_iteration)
         saved = algo.learner_group.get_state()["learner"]
-        checkpoint = files.save_checkpoint(algo)
     finally:
         algo.stop()
         files.close()
+    assert summary["status"] == "interrupted" and summary["iterations"] == 1
+    assert json.loads((tmp_path / "summary.json").read_text())["checkpoint"] == summary["checkpoint"]
+    assert len((tmp_path / "results.jsonl").read_text().splitlines()) == 1
     assert saved["safe_learner_state"]["lagrange"]["value"] > config.lagrangian_multiplier_init
 
     restored = restore_algorithm(find_checkpoint(tmp_path))
@@ -97,4 +107,4 @@ def test_restore_gives_the_saved_learner_state_and_training_goes_on(ray_session,
     assert result["training_iteration"] == 2 and result["num_env_steps_sampled_lifetime"] == 400
     assert math.isfinite(after["lagrange"]["value"])
     assert after["lagrange"]["value"] != saved["safe_learner_state"]["lagrange"]["value"]
-    assert checkpoint.name == "iter_000001"
+    assert find_checkpoint(tmp_path).name == "iter_000001"

@@ -1,0 +1,145 @@
+"""End-to-end training throughput (sampling + learning) per algorithm, env and parallelism setting.
+
+For each env, the raw random-action step rate (``benchmarks/env_speed.py``, resets counted) is
+measured in the same run; each training result reports env steps/s over the timed iterations
+(after one warm-up iteration), its ratio to the raw rate, and where each second goes
+(``result["timers"]``: sampling, learner update, weight sync, the rest). One JSON line per result.
+
+    python benchmarks/throughput.py [--algos ppo ppo-lag] [--envs SafetyPointGoal1-v0]
+        [--settings 0x1 1x4 2x4] [--iterations 2] [--omnisafe] [--num-cpus 2]
+
+Settings are ``RUNNERSxENVS``: ``num_env_runners`` x ``num_envs_per_env_runner``. ``--omnisafe``
+adds OmniSafe's on-policy hyperparameters (steps_per_epoch 20000, update_iters 40, batch_size 64,
+one env) on top of the grid, at ``0x1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from env_speed import steps_per_second  # noqa: E402
+
+from rllib_safe.algorithms import ALGORITHMS, default_config  # noqa: E402
+from rllib_safe.envs import make_env  # noqa: E402
+
+DEFAULT_ENVS = ["SafetyHopperVelocity-v1", "SafetyPointGoal1-v0"]
+DEFAULT_SETTINGS = ["0x1", "1x4", "2x4"]
+#: OmniSafe's on-policy defaults (configs/on-policy/*.yaml): 20000 steps per epoch,
+#: 40 update iterations over minibatches of 64 steps.
+OMNISAFE = {"train_batch_size_per_learner": 20000, "minibatch_size": 64, "num_epochs": 40}
+TIMERS = {"sampling": "env_runner_sampling_timer", "learner_update": "learner_update_timer",
+          "weight_sync": "synch_weights"}
+#: ``MetricsLogger.log_time`` reduces timers with an EMA of this coefficient across iterations.
+TIMER_EMA_COEFF = 0.01
+
+
+def parse_setting(text: str) -> tuple[int, int]:
+    runners, _, envs = text.partition("x")
+    if not (runners.isdigit() and envs.isdigit() and int(envs) >= 1):
+        raise argparse.ArgumentTypeError(f"setting {text!r} is invalid: use RUNNERSxENVS, e.g. 2x4")
+    return int(runners), int(envs)
+
+
+def raw_env_rate(env_id: str, steps: int) -> float:
+    env = make_env(env_id)
+    try:
+        return steps_per_second(env, steps, count_resets=True)
+    finally:
+        env.close()
+
+
+def per_iteration(ema_values: list[float], coeff: float = TIMER_EMA_COEFF) -> list[float]:
+    """Undoes RLlib's timer EMA (e_t = a x_t + (1 - a) e_{t-1}): the x_t of each iteration after the first."""
+    return [(now - (1.0 - coeff) * before) / coeff for before, now in zip(ema_values, ema_values[1:])]
+
+
+def time_breakdown(results: list[dict]) -> dict:
+    """Mean seconds per timed iteration spent sampling, updating, syncing weights, and the rest.
+
+    ``results`` starts with the warm-up iteration, whose timers only seed the EMA.
+    """
+    seconds = {
+        name: sum(per_iteration([r["timers"].get(key, 0.0) for r in results])) / (len(results) - 1)
+        for name, key in TIMERS.items()
+    }
+    total = sum(r["time_this_iter_s"] for r in results[1:]) / (len(results) - 1)
+    seconds["other"] = max(0.0, total - sum(seconds.values()))
+    return {name: round(value, 3) for name, value in seconds.items()} | {"iteration": round(total, 3)}
+
+
+def measure(algo: str, env_id: str, runners: int, envs: int, iterations: int, training: dict) -> dict:
+    """Env steps/s of ``iterations`` timed iterations after one warm-up iteration."""
+    config = (
+        default_config(algo)
+        .environment(env_id)
+        .env_runners(num_env_runners=runners, num_envs_per_env_runner=envs)
+        .training(**training)
+        .debugging(seed=0)
+    )
+    start = time.perf_counter()
+    algorithm = config.build_algo()
+    build_s = time.perf_counter() - start
+    try:
+        # The first iteration warms up (first episodes, lazy initialisation) and is not timed.
+        results = [algorithm.train() for _ in range(iterations + 1)]
+    finally:
+        algorithm.stop()
+    steps = sum(r["env_runners"]["num_env_steps_sampled"] for r in results[1:])
+    seconds = sum(r["time_this_iter_s"] for r in results[1:])
+    return {
+        "algo": algo,
+        "env_id": env_id,
+        "num_env_runners": runners,
+        "num_envs_per_env_runner": envs,
+        "train_batch_size_per_learner": config.train_batch_size_per_learner,
+        "minibatch_size": config.minibatch_size,
+        "num_epochs": config.num_epochs,
+        "timed_iterations": iterations,
+        "build_s": round(build_s, 2),
+        "train_steps_per_s": round(steps / seconds, 1),
+        "seconds_per_iteration": time_breakdown(results),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--algos", nargs="+", default=sorted(ALGORITHMS), choices=sorted(ALGORITHMS))
+    parser.add_argument("--envs", nargs="+", default=DEFAULT_ENVS)
+    parser.add_argument("--settings", nargs="+", type=parse_setting,
+                        default=[parse_setting(text) for text in DEFAULT_SETTINGS])
+    parser.add_argument("--iterations", type=int, default=2, help="timed iterations after one warm-up")
+    parser.add_argument("--omnisafe", action="store_true", help="add OmniSafe's hyperparameters at 0x1")
+    parser.add_argument("--raw-steps", type=int, default=3000, help="steps of the raw env measurement")
+    parser.add_argument("--num-cpus", type=int, default=os.cpu_count(), help="CPUs given to Ray")
+    args = parser.parse_args()
+
+    import ray
+
+    ray.init(num_cpus=args.num_cpus, include_dashboard=False, log_to_driver=False)
+    runs = [(runners, envs, {}) for runners, envs in args.settings]
+    if args.omnisafe:
+        runs.append((0, 1, OMNISAFE))
+    try:
+        for env_id in args.envs:
+            raw = raw_env_rate(env_id, args.raw_steps)
+            print(json.dumps({"env_id": env_id, "raw_env_steps_per_s": round(raw, 1)}), flush=True)
+            for algo in args.algos:
+                for runners, envs, training in runs:
+                    row = measure(algo, env_id, runners, envs, args.iterations, training)
+                    row["raw_env_steps_per_s"] = round(raw, 1)
+                    row["ratio_to_raw"] = round(row["train_steps_per_s"] / raw, 3)
+                    row["setting"] = "omnisafe" if training else "default"
+                    print(json.dumps(row), flush=True)
+    finally:
+        ray.shutdown()
+
+
+if __name__ == "__main__":
+    main()
