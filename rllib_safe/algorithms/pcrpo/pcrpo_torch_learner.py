@@ -1,0 +1,279 @@
+"""PCRPO learner: the actor follows the manipulated gradient, the critics their own losses.
+
+Design (algorithms.md, section 2):
+
+* Losses. ``compute_loss_for_module`` is SafePPO's: PPO-clip on A_r plus the reward and cost
+  critic losses. With ``update="first_order"`` it also records the cost objective, PPO-clip
+  on -A_c, from the same forward pass, so g_r and g_c come from the same batch at the same
+  parameters.
+* Gradients. ``compute_gradients`` takes every gradient with ``torch.autograd.grad`` and
+  never calls ``backward``: the critic gradients over the critic parameters and, first order,
+  g_r (minus the loss's gradient over ``module.actor_parameters()``) and g_c. With several
+  learners one all-reduce averages all of them (``autograd.grad`` bypasses DDP's hooks,
+  rllib-notes trap 2), so every learner manipulates the same global gradients and the
+  learners stay identical. The actor's ``.grad`` receives minus the manipulated direction
+  (optimisers minimise); Adam then steps actor and critics.
+* Trust region (default). The minibatch loop trains only the critics: the actor gets no
+  ``.grad``, so Adam leaves it alone. The actor takes ONE natural step per iteration on the
+  whole train batch, in ``after_gradient_based_update``; the batch is kept when the learner
+  connector builds it (``_make_batch_if_necessary``). The critics' minibatch steps do not
+  touch the actor (separate encoders), so the actor is still at the parameters that sampled
+  the batch. The step: g_r and g_c of mean(ratio * A) at theta_old (equal to PPO-clip's
+  gradients there), manipulation, conjugate gradient on Fisher-vector products of the mean
+  KL(pi_old || pi), step scaled to ``max_kl``, backtracking line search. A try is accepted
+  when KL <= max_kl and the mode's objective does not decrease: the reward surrogate for
+  REWARD, the cost surrogate for COST and *both* in the soft modes (a soft step must not
+  trade one objective for the other; with theta* <= 90 degrees the direction is first-order
+  non-decreasing for both). Fisher-vector products and line-search numbers are all-reduced
+  as well. The KL and log-probabilities use the module's action distribution class, so
+  Gaussian and categorical policies work alike.
+* The region comes from J_c (a Python float, the same on every learner); the conflict test,
+  the projection and the guard against non-finite directions (a skipped step, counted in
+  ``nonfinite_direction``) stay on the learner's device, with no host sync per minibatch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from ray.rllib.core.columns import Columns
+from ray.rllib.evaluation.postprocessing import Postprocessing
+
+from rllib_safe.algorithms.safe_ppo.safe_ppo_torch_learner import SafePPOTorchLearner, masked_mean
+from rllib_safe.columns import COST_ADVANTAGES
+from rllib_safe.core import (
+    GradientManipulation,
+    UpdateMode,
+    assign_flat_grad,
+    assign_flat_params,
+    backtracking_line_search,
+    fisher_vector_product,
+    flat_grad,
+    flatten_params,
+    manipulate_gradients,
+    natural_gradient_step,
+    reward_only_warmup,
+)
+
+#: Learner metric of each mode: 1.0 for the mode of an actor update, else 0.0.
+MODE_METRICS = {
+    UpdateMode.REWARD: "mode_reward",
+    UpdateMode.SOFT_ALIGNED: "mode_soft_aligned",
+    UpdateMode.SOFT_CONFLICT: "mode_soft_conflict",
+    UpdateMode.COST: "mode_cost",
+}
+
+
+def all_reduce_mean(*tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Each tensor averaged over the learners with one all-reduce; unchanged with one learner."""
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return tensors
+    flat = torch.cat([t.reshape(-1) for t in tensors])
+    dist.all_reduce(flat)
+    flat = flat / dist.get_world_size()
+    return tuple(chunk.view_as(t) for chunk, t in zip(flat.split([t.numel() for t in tensors]), tensors))
+
+
+def surrogate(
+    ratio: torch.Tensor, advantages: torch.Tensor, batch: dict[str, Any], clip_param: float | None = None
+) -> torch.Tensor:
+    """mean(ratio * A), or PPO-clip's mean(min(ratio * A, clip(ratio) * A)) given ``clip_param``."""
+    objective = ratio * advantages
+    if clip_param is not None:
+        objective = torch.min(objective, ratio.clamp(1.0 - clip_param, 1.0 + clip_param) * advantages)
+    return masked_mean(objective, batch)
+
+
+def split_parameters(module) -> tuple[list[torch.nn.Parameter], list[torch.nn.Parameter]]:
+    """(actor parameters, every other trainable parameter: the reward and cost critics)."""
+    actor = module.actor_parameters()
+    actor_ids = {id(p) for p in actor}
+    critics = [p for p in module.parameters() if p.requires_grad and id(p) not in actor_ids]
+    return actor, critics
+
+
+class PCRPOTorchLearner(SafePPOTorchLearner):
+    def build(self) -> None:
+        super().build()
+        self.slack_schedule = self.config.slack_schedule_spec()
+        self.slacks = self.slack_schedule.slacks(0)
+        self.reward_only = reward_only_warmup(0, self.config.start_safety)
+        self._cost_objectives: dict[str, torch.Tensor] = {}
+        self._train_batch = None
+
+    @property
+    def trust_region(self) -> bool:
+        return self.config.update == "trust_region"
+
+    def before_gradient_based_update(self, *, timesteps: dict[str, Any]) -> None:
+        super().before_gradient_based_update(timesteps=timesteps)
+        self.slacks = self.slack_schedule.slacks(self.training_iteration)
+        self.reward_only = reward_only_warmup(self.training_iteration, self.config.start_safety)
+
+    def _make_batch_if_necessary(self, training_data):
+        # Trust region: keep the whole train batch for the actor's one natural step.
+        batch = super()._make_batch_if_necessary(training_data)
+        if self.trust_region:
+            self._train_batch = batch
+        return batch
+
+    def compute_loss_for_module(self, *, module_id, config, batch, fwd_out):
+        loss = super().compute_loss_for_module(
+            module_id=module_id, config=config, batch=batch, fwd_out=fwd_out
+        )
+        if not self.trust_region:
+            module = self.module[module_id].unwrapped()
+            dist_cls = module.get_train_action_dist_cls()
+            logp = dist_cls.from_logits(fwd_out[Columns.ACTION_DIST_INPUTS]).logp(batch[Columns.ACTIONS])
+            ratio = torch.exp(logp - batch[Columns.ACTION_LOGP])
+            self._cost_objectives[module_id] = surrogate(
+                ratio, -batch[COST_ADVANTAGES], batch, config.clip_param
+            )
+        return loss
+
+    def compute_gradients(self, loss_per_module: dict[str, torch.Tensor], **kwargs) -> dict:
+        for optimizer in self._optimizer_parameters:
+            optimizer.zero_grad(set_to_none=True)
+        for module_id, loss in loss_per_module.items():
+            actor, critics = split_parameters(self.module[module_id].unwrapped())
+            if self.trust_region:
+                (critic_grad,) = all_reduce_mean(flat_grad(loss, critics))
+            else:
+                grad = flat_grad(loss, actor + critics, retain_graph=True)
+                g_c = flat_grad(self._cost_objectives.pop(module_id), actor)
+                g_r, critic_grad = -grad[: g_c.numel()], grad[g_c.numel() :]
+                g_r, g_c, critic_grad = all_reduce_mean(g_r, g_c, critic_grad)
+                direction, _ = self.actor_direction(module_id, g_r, g_c)
+                assign_flat_grad(actor, -direction)
+            assign_flat_grad(critics, critic_grad)
+        return {ref: p.grad for ref, p in self._params.items() if p.grad is not None}
+
+    def actor_direction(
+        self, module_id: str, g_r: torch.Tensor, g_c: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """PCRPO's ascent direction and its mode (0-dim tensor); logs the diagnostics."""
+        slack_upper, slack_lower = self.slacks
+        result = manipulate_gradients(
+            g_r,
+            g_c,
+            episode_cost=self.episode_cost,
+            cost_limit=self.config.cost_limit,
+            slack_upper=slack_upper,
+            slack_lower=slack_lower,
+            conflict_angle_deg=self.config.conflict_angle,
+            reward_weight=self.config.reward_weight,
+            check_finite=False,
+        )
+        direction, mode = result.direction, result.mode
+        if self.reward_only:
+            direction, mode = g_r, torch.full_like(mode, int(UpdateMode.REWARD))
+        finite = torch.isfinite(direction).all()
+        direction = torch.where(finite, direction, torch.zeros_like(direction))
+        self._log_manipulation(module_id, result, mode, finite)
+        return direction, mode
+
+    def _log_manipulation(
+        self, module_id: str, result: GradientManipulation, mode: torch.Tensor, finite: torch.Tensor
+    ) -> None:
+        slack_upper, slack_lower = self.slacks
+        self.metrics.log_dict(
+            {
+                "pcrpo_mode": mode,
+                "cos_angle": result.cos_angle,
+                "reward_grad_norm": result.reward_grad_norm,
+                "cost_grad_norm": result.cost_grad_norm,
+                "slack_upper": slack_upper,
+                "slack_lower": slack_lower,
+                "nonfinite_direction": (~finite).float(),
+            },
+            key=module_id,
+            window=1,
+        )
+        # Mean over the iteration's actor updates: one-hot with one trust-region step, the
+        # fraction of minibatch updates per mode first order; sums over iterations count modes.
+        for update_mode, name in MODE_METRICS.items():
+            self.metrics.log_value((module_id, name), (mode == int(update_mode)).float(), reduce="mean")
+
+    def after_gradient_based_update(self, *, timesteps: dict[str, Any]) -> None:
+        super().after_gradient_based_update(timesteps=timesteps)
+        if self._train_batch is not None:
+            for module_id, batch in self._train_batch.policy_batches.items():
+                self.natural_actor_step(module_id, batch)
+            self._train_batch = None
+
+    def natural_actor_step(self, module_id: str, batch: dict[str, Any]) -> None:
+        """One trust-region step of the actor along the manipulated direction (module docstring)."""
+        config = self.config
+        module = self.module[module_id].unwrapped()
+        actor, _ = split_parameters(module)
+        dist_cls = module.get_train_action_dist_cls()
+        actions = batch[Columns.ACTIONS]
+
+        def dist_inputs() -> torch.Tensor:
+            return module.forward_train(batch)[Columns.ACTION_DIST_INPUTS]
+
+        inputs = dist_inputs()
+        old_dist = dist_cls.from_logits(inputs.detach())
+        old_logp = old_dist.logp(actions)
+
+        def objectives(inputs: torch.Tensor) -> torch.Tensor:
+            """[reward surrogate, cost surrogate], both to be maximised."""
+            ratio = torch.exp(dist_cls.from_logits(inputs).logp(actions) - old_logp)
+            return torch.stack(
+                [
+                    surrogate(ratio, batch[Postprocessing.ADVANTAGES], batch),
+                    surrogate(ratio, -batch[COST_ADVANTAGES], batch),
+                ]
+            )
+
+        def mean_kl(inputs: torch.Tensor) -> torch.Tensor:
+            return masked_mean(old_dist.kl(dist_cls.from_logits(inputs)), batch)
+
+        baseline = objectives(inputs)
+        g_r = flat_grad(baseline[0], actor, retain_graph=True)
+        g_c = flat_grad(baseline[1], actor, retain_graph=True)
+        g_r, g_c = all_reduce_mean(g_r, g_c)
+        direction, mode = self.actor_direction(module_id, g_r, g_c)
+
+        local_fvp = fisher_vector_product(mean_kl(inputs), actor, damping=config.cg_damping)
+        step, expected_improvement = natural_gradient_step(
+            direction,
+            lambda v: all_reduce_mean(local_fvp(v))[0],
+            max_kl=config.max_kl,
+            cg_iterations=config.cg_iterations,
+        )
+        theta_old = flatten_params(actor)
+        baseline = baseline.detach()
+
+        def evaluate(fraction: float) -> tuple[torch.Tensor, torch.Tensor]:
+            assign_flat_params(actor, theta_old + fraction * step)
+            with torch.no_grad():
+                inputs = dist_inputs()
+                gains, kl = all_reduce_mean(objectives(inputs) - baseline, mean_kl(inputs))
+            checked = torch.where(
+                mode == int(UpdateMode.REWARD),
+                gains[0],
+                torch.where(mode == int(UpdateMode.COST), gains[1], gains.min()),
+            )
+            return checked, kl
+
+        search = backtracking_line_search(
+            evaluate,
+            max_kl=config.max_kl,
+            decay=config.line_search_decay,
+            max_backtracks=config.line_search_max_backtracks,
+        )
+        if not search.accepted:
+            assign_flat_params(actor, theta_old)
+        self.metrics.log_dict(
+            {
+                "line_search_accepted": float(search.accepted),
+                "line_search_step_fraction": search.step_fraction,
+                "line_search_tries": search.tries,
+                "expected_improvement": expected_improvement.detach(),
+            },
+            key=module_id,
+            window=1,
+        )
