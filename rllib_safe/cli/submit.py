@@ -20,6 +20,10 @@ from pathlib import Path
 WORKING_DIR_EXCLUDES = [".venv", "runs", "results", "ray_results", ".git", "__pycache__",
                         "*.egg-info", ".pytest_cache", ".hypothesis", ".ruff_cache", "*.mp4"]
 POLL_INTERVAL_S = 2.0
+TOKEN_HINT = (
+    "Give the client the cluster's token: print it on the head node with `ray get-auth-token`, "
+    "then put it in ~/.ray/auth_token (or RAY_AUTH_TOKEN / RAY_AUTH_TOKEN_PATH). See cluster/README.md."
+)
 
 
 def add_parser(subparsers) -> None:
@@ -71,17 +75,7 @@ def connect(address: str | None):
 
     from rllib_safe.cluster import auth_headers, dashboard_address
 
-    address = dashboard_address(address)
-    try:
-        return JobSubmissionClient(address, headers=auth_headers())
-    except (RuntimeError, ConnectionError) as err:
-        if "Authentication" in str(err) or "401" in str(err) or "403" in str(err):
-            raise RuntimeError(
-                f"The cluster at {address} refused the token ({err}). Get the cluster's token "
-                "(`ray get-auth-token` on the head node) and put it in ~/.ray/auth_token or "
-                "RAY_AUTH_TOKEN / RAY_AUTH_TOKEN_PATH."
-            ) from err
-        raise
+    return JobSubmissionClient(dashboard_address(address), headers=auth_headers())
 
 
 def follow_logs(client, job_id: str) -> None:
@@ -112,7 +106,13 @@ def run(args: argparse.Namespace) -> int:
     if not command:
         print("rllib-safe submit: give the command to run after `--`.", file=sys.stderr)
         return 2
-    client = connect(args.address)
+    from ray.exceptions import AuthenticationError
+
+    try:
+        client = connect(args.address)
+    except AuthenticationError as err:
+        print(f"rllib-safe submit: the cluster refused the request.\n{err}\n{TOKEN_HINT}", file=sys.stderr)
+        return 1
     job_id = client.submit_job(
         entrypoint=shlex.join(command),
         submission_id=args.job_id,
