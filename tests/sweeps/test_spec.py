@@ -81,7 +81,10 @@ def test_unknown_top_level_key_and_algorithm(tmp_path):
 
 def test_tied_axis_needs_one_value_per_field(tmp_path):
     path = tmp_path / "spec.yaml"
-    tied = "  lag:\n    fields: [lagrangian_multiplier_lr, lagrangian_multiplier_init]\n    grid: [[0.1, 0.0], [0.2]]\n"
+    tied = (
+        "  lag:\n    fields: [lagrangian_multiplier_lr, lagrangian_multiplier_init]\n"
+        "    grid: [[0.1, 0.0], [0.2]]\n"
+    )
     path.write_text(TINY.read_text().replace("search_space:\n", "search_space:\n" + tied, 1))
     with pytest.raises(SpecError, match=r"spec.yaml:\d+: search_space.lag: .*list of 2"):
         load_spec(path)

@@ -1,0 +1,106 @@
+"""End to end on 2 CPUs: a two-trial sweep, its report, and resuming an interrupted sweep."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from ray import tune
+
+import tests.algorithms.learning  # noqa: F401  (registers BudgetEnv with Tune)
+from rllib_safe.sweeps import load_spec
+from rllib_safe.sweeps.report import write_report
+from rllib_safe.sweeps.runner import resume_sweep, run_sweep
+
+pytestmark = pytest.mark.slow
+TINY = Path(__file__).parent / "specs" / "tiny.yaml"
+
+
+class InterruptAfterFirstResult(tune.Callback):
+    """Sends Tune its interrupt signal (SIGUSR1, as Ctrl+C) after the first reported iteration.
+
+    Tune saves the run's callbacks and restores them on resume; the class-level flag keeps
+    the restored copy from interrupting the resumed run.
+    """
+
+    fired = False
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        if not InterruptAfterFirstResult.fired:
+            InterruptAfterFirstResult.fired = True
+            os.kill(os.getpid(), signal.SIGUSR1)
+
+
+def _results(run_dir: Path) -> dict[int, list[dict]]:
+    """Each trial's results (by seed), read straight from Tune's result.json files."""
+    by_seed = {}
+    for path in run_dir.glob("*/result.json"):
+        results = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        if results:  # a trial that never reported has an empty file
+            by_seed[results[0]["config"]["seed"]] = results
+    return by_seed
+
+
+@pytest.fixture(scope="module")
+def spec(tmp_path_factory):
+    storage = tmp_path_factory.mktemp("sweeps")
+    return load_spec(TINY).model_copy(update={"storage_path": str(storage)})
+
+
+@pytest.fixture(scope="module")
+def finished_run(ray_session, spec):
+    return run_sweep(spec, name="finished", verbose=0)
+
+
+def test_two_trial_sweep_finishes(finished_run):
+    assert sorted(finished_run.statuses.values()) == ["TERMINATED", "TERMINATED"]
+    by_seed = _results(finished_run.run_dir)
+    assert sorted(by_seed) == [0, 1]
+    assert [len(results) for results in by_seed.values()] == [3, 3]
+    assert by_seed[0][-1]["config"]["cost_limit"] == 5.0
+
+
+def test_report_table_equals_trial_results(finished_run, spec, tmp_path):
+    out = write_report(finished_run.run_dir, tmp_path / "report")
+    for name in ("summary.md", "summary.csv", "index.html", "learning_curves.png", "reward_vs_cost.png"):
+        assert (out / name).stat().st_size > 0, name
+    row = pd.read_csv(out / "summary.csv").iloc[0]
+    k = spec.final_iterations
+    finals = pd.DataFrame(
+        {
+            metric: [sum(r["env_runners"][f"episode_{metric}_mean"] for r in rs[-k:]) / k for rs in results]
+            for metric in ("return", "cost")
+        }
+        for results in [list(_results(finished_run.run_dir).values())]
+    )
+    for metric in ("return", "cost"):
+        values = pd.Series(finals[metric][0])
+        assert row[f"{metric}_mean"] == pytest.approx(values.mean())
+        assert row[f"{metric}_std"] == pytest.approx(values.std(ddof=1))
+    assert row["seeds"] == 2 and row["finished"] == 2 and row["errored"] == 0
+    assert "<img src='learning_curves.png'>" in (out / "index.html").read_text()
+
+
+def test_interrupted_sweep_resumes_and_reproduces_first_iteration(finished_run, spec, tmp_path):
+    interrupted = run_sweep(spec, name="interrupted", callbacks=[InterruptAfterFirstResult()], verbose=0)
+    partial = _results(interrupted.run_dir)
+    assert min(len(results) for results in partial.values()) < spec.budget.iterations
+    partial_report = pd.read_csv(write_report(interrupted.run_dir, tmp_path / "partial") / "summary.csv")
+    assert partial_report.iloc[0]["finished"] < 2
+
+    resumed = resume_sweep(interrupted.run_dir)
+    assert sorted(resumed.statuses.values()) == ["TERMINATED", "TERMINATED"]
+    by_seed = _results(resumed.run_dir)
+    for results in by_seed.values():
+        assert sorted({r["training_iteration"] for r in results}) == [1, 2, 3]
+    assert sorted(by_seed) == [0, 1]
+    # Same spec and seed: the same first-iteration metrics as the uninterrupted run.
+    reference = _results(finished_run.run_dir)
+    for seed in (0, 1):
+        first, expected = by_seed[seed][0]["env_runners"], reference[seed][0]["env_runners"]
+        assert first["episode_return_mean"] == pytest.approx(expected["episode_return_mean"])
+        assert first["episode_cost_mean"] == pytest.approx(expected["episode_cost_mean"])
