@@ -55,7 +55,11 @@ def check_env_id(env_id: str) -> None:
 
 
 def init_ray(address: str | None) -> None:
-    """Connects to ``address`` / ``RAY_ADDRESS`` if given, else starts Ray on this machine's CPUs."""
+    """Connects to ``address`` / ``RAY_ADDRESS`` if given, else starts Ray on this machine's CPUs.
+
+    The embedded instance runs without the dashboard (its start-up times out on a busy
+    2-core machine); for the dashboard, ``ray start --head`` and train with ``--address auto``.
+    """
     import ray
 
     if ray.is_initialized():
@@ -64,7 +68,7 @@ def init_ray(address: str | None) -> None:
     if address:
         ray.init(address=address)
     else:
-        ray.init(num_cpus=os.cpu_count())
+        ray.init(num_cpus=os.cpu_count(), include_dashboard=False)
 
 
 def training_parameters(config) -> set[str]:
