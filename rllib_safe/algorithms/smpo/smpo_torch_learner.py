@@ -82,7 +82,6 @@ class SMPOTorchLearner(SafePPOTorchLearner):
     def before_gradient_based_update(self, *, timesteps: dict[str, Any]) -> None:
         super().before_gradient_based_update(timesteps=timesteps)
         self.modulation.threshold = self.config.modulation_threshold(self.training_iteration)
-        self.metrics.log_value("modulation_threshold", self.modulation.threshold, window=1)
 
     def compute_loss_for_module(self, *, module_id, config, batch, fwd_out):
         loss = super().compute_loss_for_module(
@@ -152,6 +151,7 @@ class SMPOTorchLearner(SafePPOTorchLearner):
                     batch,
                 ),
                 "qc_clipped_fraction": masked_mean(batch[COST_Q_CLIPPED], batch),
+                "modulation_threshold": self.modulation.threshold,
                 "raw_reward_mean": masked_mean(batch[RAW_REWARDS], batch),
             },
             key=module_id,
@@ -160,8 +160,8 @@ class SMPOTorchLearner(SafePPOTorchLearner):
 
     def apply_gradients(self, gradients_dict) -> None:
         super().apply_gradients(gradients_dict)
-        for module_id in self.module:
-            self.module[module_id].unwrapped().update_cost_q_target(self.config.qc_target_tau)
+        tau = self.config.qc_target_tau
+        self.module.foreach_module(lambda _, module: module.unwrapped().update_cost_q_target(tau))
 
 
 def sarsa_targets(
