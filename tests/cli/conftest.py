@@ -16,9 +16,9 @@ SHORT_RUN = [
 BATCH = 200
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def short_run(ray_session, tmp_path_factory):
-    """Run directory of `rllib-safe train` for 2 iterations."""
+    """Run directory of `rllib-safe train` for 2 iterations (read-only: copy it to change it)."""
     run_dir = tmp_path_factory.mktemp("runs") / "ppo-lag"
     assert main(["train", *SHORT_RUN, "--timesteps", str(2 * BATCH), "--run-dir", str(run_dir)]) == 0
     return run_dir

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -41,7 +43,8 @@ def test_evaluate_rejects_a_missing_path(capsys):
     assert "CHECKPOINT = 'no/such/run': no such run directory or checkpoint" in capsys.readouterr().err
 
 
-def test_resume_continues_the_run_to_the_new_total(short_run):
+def test_resume_continues_the_run_to_the_new_total(short_run, tmp_path):
+    short_run = Path(shutil.copytree(short_run, tmp_path / "run"))
     assert main(["train", "--resume", str(short_run), "--timesteps", str(3 * BATCH)]) == 0
     results = [json.loads(line) for line in (short_run / "results.jsonl").read_text().splitlines()]
     assert [r["training_iteration"] for r in results] == [1, 2, 3]
