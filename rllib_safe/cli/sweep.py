@@ -10,9 +10,10 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "sweep",
         help="multi-seed sensitivity sweep of a YAML spec with Ray Tune (tune_configs/*.yaml)",
-        description="Runs every configuration x seed of SPEC on a local Ray instance or the cluster "
-        "named by --address; Tune shows progress (trial table, counts) and writes results under "
-        "<storage_path>/<name>. Failed trials are retried max_failures times and listed at the end.",
+        description="Runs every configuration x seed of SPEC, one Tune experiment per algorithm, on a local "
+        "Ray instance or the cluster named by --address; Tune shows progress (trial table, counts) "
+        "and writes results under <storage_path>/<name>/<algorithm>. Failed trials are retried "
+        "max_failures times and listed at the end.",
     )
     parser.add_argument("spec", nargs="?", help="sweep spec YAML (see tune_configs/)")
     parser.add_argument("--smoke", action="store_true", help="apply the spec's `smoke:` overrides (short run)")
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         if spec is not None:
             summary = run_sweep(spec, name=args.name, verbose=args.verbose)
         else:
-            summary = resume_sweep(args.resume, restart_errored=args.restart_errored)
+            summary = resume_sweep(args.resume, restart_errored=args.restart_errored, verbose=args.verbose)
     except SpecError as err:
         print(err, file=sys.stderr)
         return 2

@@ -1,12 +1,13 @@
 """Reports of a sweep from Tune's own result files: tables, plots and one HTML page.
 
-Each trial directory holds Tune's ``params.json`` (the trial's config) and ``result.json``
+Trial directories are ``RUN_DIR/<algorithm>/<trial>`` (one Tune experiment per algorithm);
+each holds Tune's ``params.json`` (the trial's config) and ``result.json``
 (one result per line). Results are read as they are, so the report works on finished,
 partial (still running or interrupted) and resumed runs; a resumed trial that repeated
 iterations after its checkpoint keeps the last result of each iteration.
 
 Final return / cost of a trial: the mean of its last K iterations (``final_iterations`` of
-the spec, or ``--last-k``). Per configuration (one point of the search space): mean, std
+the spec, or ``--last-k``). Per configuration (an algorithm and one point of its search space): mean, std
 (ddof=1) and the 95% Student-t interval of the mean over seeds (NaN with a single seed).
 """
 
@@ -47,6 +48,7 @@ class TrialResults:
     """One trial: its config, its results by iteration, and how it ended."""
 
     name: str
+    algorithm: str
     config: dict
     results: list[dict]
     status: str  # "finished", "errored" or "partial"
@@ -70,10 +72,10 @@ def _read_results(path: Path) -> list[dict]:
     return [by_iteration[i] for i in sorted(by_iteration)]
 
 
-def load_trials(run_dir: Path) -> list[TrialResults]:
-    """Every trial directory of a Tune run (those with a ``params.json``)."""
+def load_trials(run_dir: Path, algorithms: list[str]) -> list[TrialResults]:
+    """Every trial directory (one with a ``params.json``) of each algorithm's Tune experiment."""
     trials = []
-    for params in sorted(run_dir.glob("*/params.json")):
+    for params in [path for name in algorithms for path in sorted((run_dir / name).glob("*/params.json"))]:
         trial_dir = params.parent
         results = _read_results(trial_dir / "result.json")
         if (trial_dir / "error.txt").exists():
@@ -82,7 +84,8 @@ def load_trials(run_dir: Path) -> list[TrialResults]:
             status = "finished"
         else:
             status = "partial"
-        trials.append(TrialResults(trial_dir.name, json.loads(params.read_text()), results, status))
+        config = json.loads(params.read_text())
+        trials.append(TrialResults(trial_dir.name, trial_dir.parent.name, config, results, status))
     return trials
 
 
@@ -102,8 +105,16 @@ def axis_values(spec: SweepSpec, config: dict) -> dict[str, str]:
     }
 
 
-def configuration_label(spec: SweepSpec, config: dict) -> str:
-    return ", ".join(f"{name}={value}" for name, value in axis_values(spec, config).items()) or spec.algorithm
+def configuration_label(spec: SweepSpec, trial: TrialResults) -> str:
+    """``algorithm: axis=value, ...``; the algorithm is left out of a one-algorithm sweep."""
+    point = ", ".join(f"{name}={value}" for name, value in axis_values(spec, trial.config).items())
+    if len(spec.algorithm) == 1:
+        return point or trial.algorithm
+    return f"{trial.algorithm}: {point}" if point else trial.algorithm
+
+
+def _title(spec: SweepSpec) -> str:
+    return f"{', '.join(spec.algorithm)} on {spec.env}"
 
 
 def _interval(values: np.ndarray) -> tuple[float, float, float, float]:
@@ -123,16 +134,17 @@ def summary_table(spec: SweepSpec, trials: list[TrialResults], last_k: int) -> p
     """One row per configuration: seeds, trial statuses, final return and cost statistics."""
     groups: dict[str, list[TrialResults]] = {}
     for trial in trials:
-        groups.setdefault(configuration_label(spec, trial.config), []).append(trial)
+        groups.setdefault(configuration_label(spec, trial), []).append(trial)
     rows = []
     for label, members in groups.items():
-        row = {"configuration": label, **axis_values(spec, members[0].config)}
+        row = {"configuration": label, "algorithm": members[0].algorithm, **axis_values(spec, members[0].config)}
         row["seeds"] = len(members)
         row["finished"] = sum(t.status == "finished" for t in members)
         row["errored"] = sum(t.status == "errored" for t in members)
         for metric, key in (("return", RETURN_KEY), ("cost", COST_KEY)):
             mean, std, low, high = _interval(np.array([t.final(key, last_k) for t in members]))
-            row |= {f"{metric}_mean": mean, f"{metric}_std": std, f"{metric}_ci95_low": low, f"{metric}_ci95_high": high}
+            row |= {f"{metric}_mean": mean, f"{metric}_std": std}
+            row |= {f"{metric}_ci95_low": low, f"{metric}_ci95_high": high}
         row["cost_limit"] = members[0].config.get("cost_limit", math.nan)
         if any(not np.isnan(t.series(("learners", "default_policy", PCRPO_MODES[0]))).all() for t in members):
             counts = {mode: sum(np.nansum(t.series(("learners", "default_policy", mode))) for t in members)
@@ -161,7 +173,7 @@ def plot_learning_curves(spec: SweepSpec, trials: list[TrialResults], table: pd.
     """Return and cost vs env steps, one line per configuration, shaded +- std over seeds."""
     figure, axes = plt.subplots(1, 2, figsize=(13, 4.8))
     for label in table["configuration"]:
-        members = [t for t in trials if configuration_label(spec, t.config) == label and t.results]
+        members = [t for t in trials if configuration_label(spec, t) == label and t.results]
         if not members:
             continue
         length = max(len(t.results) for t in members)
@@ -182,7 +194,7 @@ def plot_learning_curves(spec: SweepSpec, trials: list[TrialResults], table: pd.
         axis.set(xlabel="env steps", ylabel=title.lower(), title=title)
         axis.grid(alpha=0.3)
     axes[1].legend(fontsize=7, loc="best")
-    figure.suptitle(f"{spec.algorithm} on {spec.env} (mean +- std over seeds)")
+    figure.suptitle(f"{_title(spec)} (mean +- std over seeds)")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -214,7 +226,7 @@ def plot_tradeoff(spec: SweepSpec, table: pd.DataFrame, path: Path) -> None:
     for limit in _cost_limits(table):
         axis.axvline(limit, color="black", linestyle="--", linewidth=1, label=f"cost limit {limit:g}")
     axis.set(xlabel="final episode cost", ylabel="final episode return",
-             title=f"Reward vs cost: {spec.algorithm} on {spec.env}")
+             title=f"Reward vs cost: {_title(spec)}")
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
     figure.tight_layout()
@@ -222,35 +234,48 @@ def plot_tradeoff(spec: SweepSpec, table: pd.DataFrame, path: Path) -> None:
     plt.close(figure)
 
 
+def _annotated_heatmap(figure, axis, grid: pd.DataFrame, cmap: str) -> None:
+    """``grid`` as colours with each value written in a colour that reads on its cell."""
+    values = grid.to_numpy(float)
+    image = axis.imshow(values, cmap=cmap, aspect="auto")
+    axis.set_xticks(range(grid.shape[1]), grid.columns, rotation=30, ha="right")
+    axis.set_yticks(range(grid.shape[0]), grid.index)
+    for (i, j), value in np.ndenumerate(values):
+        light = image.norm(value) > 0.6 if np.isfinite(value) else True
+        axis.text(j, i, "-" if np.isnan(value) else f"{value:.3g}", ha="center", va="center",
+                  color="black" if light else "white", fontsize=9)
+    figure.colorbar(image, ax=axis)
+
+
 def plot_heatmaps(spec: SweepSpec, table: pd.DataFrame, path: Path) -> None:
-    """Final return and cost over the two swept axes (rows: first axis, columns: second)."""
+    """Final return and cost over the two swept axes (rows: first axis, columns: second), per algorithm."""
     row_axis, column_axis = list(spec.search_space)
-    figure, axes = plt.subplots(1, 2, figsize=(12, 4.8))
-    for axis, metric, cmap in zip(axes, ("return_mean", "cost_mean"), ("viridis", "magma")):
-        grid = table.pivot_table(index=row_axis, columns=column_axis, values=metric, aggfunc="mean", sort=False)
-        image = axis.imshow(grid.to_numpy(float), cmap=cmap, aspect="auto")
-        axis.set_xticks(range(grid.shape[1]), grid.columns, rotation=30)
-        axis.set_yticks(range(grid.shape[0]), grid.index)
-        axis.set(xlabel=column_axis, ylabel=row_axis, title=f"final {metric.split('_')[0]} (mean over seeds)")
-        for (i, j), value in np.ndenumerate(grid.to_numpy(float)):
-            axis.text(j, i, f"{value:.3g}", ha="center", va="center", color="white", fontsize=8)
-        figure.colorbar(image, ax=axis)
+    algorithms = list(dict.fromkeys(table["algorithm"]))
+    figure, axes = plt.subplots(len(algorithms), 2, figsize=(12, 4.6 * len(algorithms)), squeeze=False)
+    for algorithm, pair in zip(algorithms, axes):
+        rows = table[table["algorithm"] == algorithm]
+        for axis, metric, cmap in zip(pair, ("return", "cost"), ("viridis", "magma")):
+            grid = rows.pivot_table(index=row_axis, columns=column_axis, values=f"{metric}_mean",
+                                    aggfunc="mean", sort=False, dropna=False)
+            _annotated_heatmap(figure, axis, grid, cmap)
+            axis.set(xlabel=column_axis, ylabel=row_axis, title=f"{algorithm}: final {metric} (mean over seeds)")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
 
 
 def plot_mode_shares(table: pd.DataFrame, path: Path) -> None:
-    """PCRPO: share of update modes per configuration (stacked bars)."""
-    figure, axis = plt.subplots(figsize=(max(6.0, 0.6 * len(table) + 3), 4.8))
+    """PCRPO: share of update modes per configuration (stacked bars; configurations without modes left out)."""
+    table = table[table["share_mode_reward"].notna()]
+    figure, axis = plt.subplots(figsize=(max(6.0, 0.8 * len(table) + 3), 5.2))
     bottom = np.zeros(len(table))
     for mode in PCRPO_MODES:
         shares = table[f"share_{mode}"].to_numpy(float)
-        axis.bar(range(len(table)), shares, bottom=bottom, label=mode.removeprefix("mode_"))
+        axis.bar(range(len(table)), shares, bottom=bottom, label=mode.removeprefix("mode_").replace("_", " "))
         bottom += np.nan_to_num(shares)
-    axis.set_xticks(range(len(table)), table["configuration"], rotation=45, ha="right", fontsize=7)
+    axis.set_xticks(range(len(table)), table["configuration"], rotation=30, ha="right", fontsize=8)
     axis.set(ylabel="share of updates", title="PCRPO update modes per configuration", ylim=(0, 1))
-    axis.legend(fontsize=8)
+    axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -266,7 +291,7 @@ def _html(spec: SweepSpec, run_dir: Path, table: pd.DataFrame, trials, images: l
         ("<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:13px}"
         "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}img{max-width:100%;margin:1em 0}</style>"),
         "</head><body>",
-        f"<h1>{html.escape(spec.name)}: {html.escape(spec.algorithm)} on {html.escape(spec.env)}</h1>",
+        f"<h1>{html.escape(spec.name)}: {html.escape(_title(spec))}</h1>",
         f"<p>Run directory: <code>{html.escape(str(run_dir))}</code>. Trials: "
         + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))
         + f". Final values: mean of the last {last_k} iterations of each trial; mean, std and 95% "
@@ -284,9 +309,9 @@ def write_report(run_dir: str | Path, out: str | Path | None = None, *, last_k: 
     if not (run_dir / SPEC_FILE_NAME).exists():
         raise SpecError(f"{run_dir} is not a sweep run directory: {SPEC_FILE_NAME} is missing")
     spec = load_spec(run_dir / SPEC_FILE_NAME)
-    trials = load_trials(run_dir)
+    trials = load_trials(run_dir, spec.algorithm)
     if not trials:
-        raise SpecError(f"{run_dir} has no trial results yet (no */params.json)")
+        raise SpecError(f"{run_dir} has no trial results yet (no <algorithm>/*/params.json)")
     last_k = last_k or spec.final_iterations
     out = Path(out) if out else run_dir / "report"
     out.mkdir(parents=True, exist_ok=True)

@@ -1,76 +1,105 @@
 """Runs a sweep spec with Ray Tune, resumes an interrupted one, and summarises the trials.
 
-Each trial is one configuration x one seed of the algorithm's Tune trainable (its class name,
-registered by ``rllib_safe.algorithms``). Tune writes everything (``result.json``,
-``progress.csv``, ``params.json``, checkpoints, errors) under ``<storage_path>/<name>``; the
-validated spec is saved there too (``sweep_spec.yaml``) so ``--resume`` and ``report`` know
-the axes. Nothing else is recorded.
+Each algorithm of the spec is one Tune experiment, run one after the other under
+``RUN_DIR/<algorithm>`` (``RUN_DIR = <storage_path>/<name>``); its trials are the
+configurations x seeds of the algorithm's Tune trainable (its class name, registered by
+``rllib_safe.algorithms``). Tune writes everything (``result.json``, ``progress.csv``,
+``params.json``, checkpoints, errors) there; the validated spec is saved as
+``RUN_DIR/sweep_spec.yaml`` so ``--resume`` and ``report`` know the algorithms and axes.
+Nothing else is recorded.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 from ray import tune
 
-from rllib_safe.sweeps.spec import SPEC_FILE_NAME, SpecError, SweepSpec, load_spec
+from rllib_safe.sweeps.spec import SPEC_FILE_NAME, Axis, SpecError, SweepSpec, load_spec
+
+#: Config key of the grid over the points drawn from the random axes.
+SAMPLE_POINT_KEY = "sample_point"
 
 
-class _PickFromAxis:
-    """Tune ``sample_from`` resolver: field ``index`` of a tied axis' resolved value."""
+class _Pick:
+    """Tune ``sample_from`` resolver: ``config[key][i][j]...`` of an already resolved grid value."""
 
-    def __init__(self, axis: str, index: int):
-        self.axis, self.index = axis, index
+    def __init__(self, key: str, *indices: int):
+        self.key, self.indices = key, indices
 
     def __call__(self, spec) -> Any:
-        return spec.config[self.axis][self.index]
+        value = spec.config[self.key]
+        for index in self.indices:
+            value = value[index]
+        return value
 
 
-def _domain(axis) -> Any:
-    return {
-        "grid": tune.grid_search,
-        "choice": tune.choice,
-        "uniform": lambda bounds: tune.uniform(*bounds),
-        "loguniform": lambda bounds: tune.loguniform(*bounds),
-    }[axis.kind](axis.values)
+def _draw(axis: Axis, rng: np.random.Generator) -> Any:
+    """One value of a random axis."""
+    if axis.kind == "choice":
+        return axis.values[int(rng.integers(len(axis.values)))]
+    low, high = axis.values
+    if axis.kind == "loguniform":
+        return float(math.exp(rng.uniform(math.log(low), math.log(high))))
+    return float(rng.uniform(low, high))
 
 
-def base_config(spec: SweepSpec):
+def sample_points(spec: SweepSpec) -> list[list[Any]]:
+    """``num_samples`` points of the random axes (in search-space order), seeded by ``sample_seed``."""
+    rng = np.random.default_rng(spec.sample_seed)
+    random_axes = [axis for axis in spec.search_space.values() if axis.is_random]
+    return [[_draw(axis, rng) for axis in random_axes] for _ in range(spec.num_samples)] if random_axes else []
+
+
+def base_config(spec: SweepSpec, algorithm: str):
     """The algorithm's config with the spec's env, fixed settings, resources; validated."""
     from rllib_safe.algorithms import default_config
 
     config = (
-        default_config(spec.algorithm)
+        default_config(algorithm)
         .environment(spec.env, env_config=spec.env_config)
         .resources(num_cpus_for_main_process=spec.resources.cpus_for_main_process)
         .learners(num_learners=spec.resources.num_learners, num_gpus_per_learner=spec.resources.gpus_per_learner)
         .env_runners(num_cpus_per_env_runner=spec.resources.cpus_per_env_runner)
     )
-    config.update_from_dict({**spec.training, **spec.env_runners})
+    config.update_from_dict(spec.settings(algorithm))
     try:
         config.validate()
     except ValueError as err:
-        raise SpecError(f"invalid fixed settings for {spec.algorithm}: {err}") from None
+        raise SpecError(f"invalid fixed settings for {algorithm}: {err}") from None
     return config
 
 
-def param_space(spec: SweepSpec) -> dict[str, Any]:
-    """Tune's param_space: the config dict with the search space and a grid over seeds.
+def param_space(spec: SweepSpec, algorithm: str) -> dict[str, Any]:
+    """Tune's param_space of one algorithm: its config dict, the search space and the seeds.
 
-    A tied axis (several fields) is a grid over tuples under the axis name; each field picks
-    its element with ``tune.sample_from``, so values such as ``(inf, 0)`` reach the config
-    exactly (the extra axis key is ignored by the algorithm).
+    Grid axes, the drawn points of the random axes (``sample_point``, see ``sample_points``)
+    and the seeds are grids, so Tune crosses them. Each field of a tied or random axis picks
+    its value with ``tune.sample_from``, so values such as ``(inf, 0)`` reach the config
+    exactly (the extra keys are ignored by the algorithm).
     """
-    space = base_config(spec).to_dict()
+    space = base_config(spec, algorithm).to_dict()
+    points = sample_points(spec)
+    if points:
+        space[SAMPLE_POINT_KEY] = tune.grid_search(points)
+    random_index = 0
     for name, axis in spec.search_space.items():
-        space[name] = _domain(axis)
+        if axis.is_random:
+            space[name] = tune.sample_from(_Pick(SAMPLE_POINT_KEY, random_index))
+            pick = (SAMPLE_POINT_KEY, random_index)
+            random_index += 1
+        else:
+            space[name] = tune.grid_search(axis.values)
+            pick = (name,)
         for index, field in enumerate(axis.fields or ()):
-            space[field] = tune.sample_from(_PickFromAxis(name, index))
+            space[field] = tune.sample_from(_Pick(*pick, index))
     space["seed"] = tune.grid_search(list(spec.seeds))
     return space
 
@@ -84,10 +113,10 @@ def run_dir_of(spec: SweepSpec, name: str | None = None) -> Path:
     return Path(spec.storage_path).expanduser().resolve() / (name or spec.name)
 
 
-def _run_config(spec: SweepSpec, name: str, callbacks: list | None, verbose: int) -> tune.RunConfig:
+def _run_config(spec: SweepSpec, run_dir: Path, algorithm: str, callbacks: list | None, verbose: int):
     return tune.RunConfig(
-        name=name,
-        storage_path=str(Path(spec.storage_path).expanduser().resolve()),
+        name=algorithm,
+        storage_path=str(run_dir),
         stop={**spec.budget.stop_criteria(), **spec.stop},
         failure_config=tune.FailureConfig(max_failures=spec.max_failures),
         checkpoint_config=tune.CheckpointConfig(
@@ -100,16 +129,22 @@ def _run_config(spec: SweepSpec, name: str, callbacks: list | None, verbose: int
 
 @dataclass
 class SweepSummary:
-    """What happened to every trial of a sweep."""
+    """What happened to every trial (``<algorithm>/<trial>``) of a sweep."""
 
     run_dir: Path
     statuses: dict[str, str]
     errors: dict[str, str]
     wall_s: float
+    not_started: list[str]
 
     @property
     def failed(self) -> list[str]:
         return sorted(trial for trial, status in self.statuses.items() if status == "ERROR")
+
+    @property
+    def incomplete(self) -> bool:
+        """Stopped before the end: unfinished trials or algorithms not started yet."""
+        return bool(self.not_started) or "UNFINISHED" in self.statuses.values()
 
     def __str__(self) -> str:
         counts = Counter(self.statuses.values())
@@ -117,72 +152,96 @@ class SweepSummary:
             f"Sweep {self.run_dir}: {len(self.statuses)} trials in {self.wall_s:.1f} s: "
             + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
         ]
+        if self.not_started:
+            lines.append(f"  not started: {', '.join(self.not_started)}")
         lines += [f"  FAILED {trial}: {self.errors[trial]}" for trial in self.failed]
         if self.failed:
             lines.append(f"  resume and retry them: rllib-safe sweep --resume {self.run_dir} --restart-errored")
+        elif self.incomplete:
+            lines.append(f"  continue it: rllib-safe sweep --resume {self.run_dir}")
         return "\n".join(lines)
 
 
-def _summarise(tuner: tune.Tuner, run_dir: Path, wall_s: float) -> SweepSummary:
-    grid = tuner.get_results()
+def _trial_statuses(tuner: tune.Tuner, algorithm: str) -> tuple[dict[str, str], dict[str, str]]:
     statuses, errors = {}, {}
-    for result in grid:
-        trial = Path(result.path).name
+    for result in tuner.get_results():
+        trial = f"{algorithm}/{Path(result.path).name}"
         if result.error is not None:
             statuses[trial] = "ERROR"
             errors[trial] = f"{type(result.error).__name__}: {str(result.error).strip().splitlines()[-1][:200]}"
         else:
             done = bool(result.metrics and result.metrics.get("done"))
             statuses[trial] = "TERMINATED" if done else "UNFINISHED"
-    return SweepSummary(run_dir=run_dir, statuses=statuses, errors=errors, wall_s=wall_s)
+    return statuses, errors
+
+
+def _tuner(spec: SweepSpec, run_dir: Path, algorithm: str, callbacks, verbose: int, restart_errored: bool):
+    """A Tuner for one algorithm: restored from ``run_dir/<algorithm>`` if it started before."""
+    from rllib_safe.algorithms import algorithm_class
+
+    trainable = algorithm_class(algorithm).__name__
+    space = param_space(spec, algorithm)  # also registers the env in this process
+    experiment = run_dir / algorithm
+    if tune.Tuner.can_restore(str(experiment)):
+        return tune.Tuner.restore(
+            str(experiment),
+            trainable=trainable,
+            resume_unfinished=True,
+            resume_errored=not restart_errored,
+            restart_errored=restart_errored,
+        )
+    return tune.Tuner(
+        trainable,
+        param_space=space,
+        tune_config=tune.TuneConfig(max_concurrent_trials=spec.max_concurrent_trials),
+        run_config=_run_config(spec, run_dir, algorithm, callbacks, verbose),
+    )
+
+
+def _run_algorithms(
+    spec: SweepSpec, run_dir: Path, callbacks: list | None, verbose: int, restart_errored: bool = False
+) -> SweepSummary:
+    """Fits each algorithm's experiment in turn; stops early when one was interrupted."""
+    import rllib_safe.algorithms  # noqa: F401  (registers the Tune trainables)
+
+    statuses, errors = {}, {}
+    start = time.perf_counter()
+    for position, algorithm in enumerate(spec.algorithm):
+        tuner = _tuner(spec, run_dir, algorithm, callbacks, verbose, restart_errored)
+        tuner.fit()
+        algorithm_statuses, algorithm_errors = _trial_statuses(tuner, algorithm)
+        statuses |= algorithm_statuses
+        errors |= algorithm_errors
+        if "UNFINISHED" in algorithm_statuses.values():  # interrupted: the rest waits for --resume
+            return SweepSummary(run_dir, statuses, errors, time.perf_counter() - start, spec.algorithm[position + 1:])
+    return SweepSummary(run_dir, statuses, errors, time.perf_counter() - start, [])
 
 
 def run_sweep(
     spec: SweepSpec, *, name: str | None = None, callbacks: list | None = None, verbose: int = 1
 ) -> SweepSummary:
-    """Runs every configuration x seed of ``spec`` and returns the trial summary.
+    """Runs every algorithm x configuration x seed of ``spec`` and returns the trial summary.
 
     ``callbacks``: extra Tune callbacks (loggers, or a stopper of the whole run).
     """
-    import rllib_safe.algorithms  # noqa: F401  (registers the Tune trainables)
-
-    name = name or spec.name
     run_dir = run_dir_of(spec, name)
+    if any(tune.Tuner.can_restore(str(run_dir / algorithm)) for algorithm in spec.algorithm):
+        raise SpecError(f"{run_dir} already holds this sweep; continue it with --resume {run_dir} or pick --name")
     save_spec(spec, run_dir)
-    tuner = tune.Tuner(
-        spec.tune_trainable,
-        param_space=param_space(spec),
-        tune_config=tune.TuneConfig(num_samples=spec.num_samples, max_concurrent_trials=spec.max_concurrent_trials),
-        run_config=_run_config(spec, name, callbacks, verbose),
-    )
-    start = time.perf_counter()
-    tuner.fit()
-    return _summarise(tuner, run_dir, time.perf_counter() - start)
+    return _run_algorithms(spec, run_dir, callbacks, verbose)
 
 
-def resume_sweep(run_dir: str | Path, *, restart_errored: bool = False) -> SweepSummary:
+def resume_sweep(
+    run_dir: str | Path, *, restart_errored: bool = False, callbacks: list | None = None, verbose: int = 1
+) -> SweepSummary:
     """Continues an interrupted sweep from its run directory.
 
     Unfinished trials continue from their last checkpoint; errored trials are resumed from
-    their last checkpoint, or started again from scratch with ``restart_errored``.
+    their last checkpoint, or started again from scratch with ``restart_errored``;
+    algorithms that had not started yet are started.
     """
-    import rllib_safe.algorithms  # noqa: F401
-
     run_dir = Path(run_dir).expanduser().resolve()
     spec_file = run_dir / SPEC_FILE_NAME
     if not spec_file.exists():
         raise SpecError(f"{run_dir} is not a sweep run directory: {SPEC_FILE_NAME} is missing")
-    spec = load_spec(spec_file)
-    param_space(spec)  # registers the env again in this process, as the original run did
-    if not tune.Tuner.can_restore(str(run_dir)):
-        raise SpecError(f"{run_dir} has no Tune experiment state to resume")
-    tuner = tune.Tuner.restore(
-        str(run_dir),
-        trainable=spec.tune_trainable,
-        resume_unfinished=True,
-        resume_errored=not restart_errored,
-        restart_errored=restart_errored,
-    )
-    start = time.perf_counter()
-    tuner.fit()
-    return _summarise(tuner, run_dir, time.perf_counter() - start)
+    return _run_algorithms(load_spec(spec_file), run_dir, callbacks, verbose, restart_errored)

@@ -1,21 +1,40 @@
 """Sweep specs: YAML files validated by pydantic, with errors that name the line and field.
 
-A spec names an algorithm (CLI name), an env, a budget, seeds, fixed config settings and a
-search space over the algorithm's config fields. An axis of the search space is one field
-(``conflict_angle: {grid: [60, 90]}``) or several fields that move together
-(``slack: {fields: [slack_upper, slack_lower], grid: [[0, 0], [.inf, 0]]}``). A ``smoke:``
-block holds overrides for a short run (entries of training, env_runners,
-search_space... override one by one; budget and other keys are replaced), selected with ``--smoke``.
+A spec names one or more algorithms (CLI names: ``algorithm: pcrpo`` or
+``algorithm: [ppo, ppo-lag, pcrpo]``), an env, a budget, seeds, fixed config settings shared by
+all algorithms (``training``, ``env_runners``), settings of one algorithm only
+(``per_algorithm: {pcrpo: {slack_upper: 9.0}}``) and a search space over config fields every
+listed algorithm has. Each algorithm is run as its own Tune experiment (``RUN_DIR/<algorithm>``).
+
+An axis of the search space is one field (``conflict_angle: {grid: [60, 90]}``) or several
+fields that move together (``slack: {fields: [slack_upper, slack_lower], grid: [[0, 0], [.inf, 0]]}``).
+``grid`` axes are crossed with each other. Random axes (``choice``, ``uniform``,
+``loguniform``) are drawn once, ``num_samples`` points from a generator seeded by
+``sample_seed``, and those points are crossed with the grid axes and with the seeds: every
+configuration runs with every seed, so its std and 95% interval over seeds are defined.
+Trials = (product of grid sizes) x num_samples x len(seeds), per algorithm.
+
+A ``smoke:`` block holds overrides for a short run (entries of training, env_runners,
+per_algorithm, search_space... override one by one; budget and other keys are replaced),
+selected with ``--smoke``.
 """
 
 from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 SPEC_FILE_NAME = "sweep_spec.yaml"
 
@@ -64,6 +83,10 @@ class Axis(_Strict):
         return next(kind for kind in ("grid", "choice", "uniform", "loguniform") if getattr(self, kind) is not None)
 
     @property
+    def is_random(self) -> bool:
+        return self.kind != "grid"
+
+    @property
     def values(self) -> Any:
         return getattr(self, self.kind)
 
@@ -95,19 +118,28 @@ class Resources(_Strict):
     cpus_per_env_runner: float = Field(1.0, ge=0)
 
 
+def _known_algorithm(name: str) -> str:
+    from rllib_safe.algorithms import algorithm_class
+
+    algorithm_class(name)
+    return name
+
+
 class SweepSpec(_Strict):
     """A validated sweep: see the module docstring and ``tune_configs/*.yaml``."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    algorithm: str
+    algorithm: list[Annotated[str, AfterValidator(_known_algorithm)]] = Field(min_length=1)
     env: str
     env_config: dict[str, Any] = {}
     budget: Budget
     seeds: list[int] = Field(min_length=1)
     training: dict[str, Any] = {}
     env_runners: dict[str, Any] = {}
+    per_algorithm: dict[str, dict[str, Any]] = {}
     search_space: dict[str, Axis] = {}
-    num_samples: int = Field(1, gt=0)
+    num_samples: int = Field(1, gt=0, description="points drawn from the random axes")
+    sample_seed: int = Field(0, description="seeds the draw of the random axes' points")
     resources: Resources = Resources()
     stop: dict[str, float] = {}
     storage_path: str = "~/rllib_safe_results"
@@ -116,31 +148,33 @@ class SweepSpec(_Strict):
     max_concurrent_trials: int | None = Field(None, gt=0)
     final_iterations: int = Field(5, gt=0, description="K: final metrics are the mean of the last K iterations")
 
-    @field_validator("algorithm")
+    @field_validator("algorithm", mode="before")
     @classmethod
-    def _known_algorithm(cls, name: str) -> str:
-        from rllib_safe.algorithms import algorithm_class
+    def _one_or_more(cls, value: Any) -> Any:
+        """A single algorithm is the one-element list."""
+        return [value] if isinstance(value, str) else value
 
-        algorithm_class(name)
-        return name
-
-    @field_validator("seeds")
+    @field_validator("algorithm", "seeds")
     @classmethod
-    def _distinct_seeds(cls, seeds: list[int]) -> list[int]:
-        if len(set(seeds)) != len(seeds):
-            raise ValueError(f"seeds must be distinct; got {seeds}")
-        return seeds
+    def _distinct(cls, values: list) -> list:
+        if len(set(values)) != len(values):
+            raise ValueError(f"entries must be distinct; got {values}")
+        return values
+
+    @model_validator(mode="after")
+    def _samples_need_random_axes(self) -> SweepSpec:
+        if self.num_samples > 1 and not any(axis.is_random for axis in self.search_space.values()):
+            raise ValueError(f"num_samples = {self.num_samples} needs a choice/uniform/loguniform axis to draw from")
+        return self
 
     @property
     def config_fields(self) -> list[str]:
         """Every config field the search space sets."""
         return [field for name, axis in self.search_space.items() for field in axis.fields or [name]]
 
-    @property
-    def tune_trainable(self) -> str:
-        from rllib_safe.algorithms import algorithm_class
-
-        return algorithm_class(self.algorithm).__name__
+    def settings(self, algorithm: str) -> dict[str, Any]:
+        """The fixed config settings of one algorithm: shared ones, then its own."""
+        return {**self.training, **self.env_runners, **self.per_algorithm.get(algorithm, {})}
 
 
 def _mark_lines(node: yaml.Node, path: tuple = ()) -> dict[tuple, int]:
@@ -157,7 +191,7 @@ def _mark_lines(node: yaml.Node, path: tuple = ()) -> dict[tuple, int]:
 
 
 #: Blocks whose entries a ``smoke:`` block overrides one by one; other keys are replaced whole.
-MERGED_BLOCKS = ("training", "env_runners", "env_config", "resources", "stop", "search_space")
+MERGED_BLOCKS = ("training", "env_runners", "per_algorithm", "env_config", "resources", "stop", "search_space")
 
 
 def _apply_overrides(base: dict, overrides: dict) -> dict:
@@ -196,28 +230,40 @@ def config_field_names(config) -> set[str]:
     return properties | {name for name in vars(config) if not name.startswith("_")}
 
 
-def _unknown_fields(spec: SweepSpec) -> list[tuple[tuple, str]]:
-    """Config fields the algorithm does not have, with the closest names."""
-    from rllib_safe.algorithms import default_config
-
-    known = config_field_names(default_config(spec.algorithm))
-    problems = []
-    candidates = [(("training", name), name) for name in spec.training]
-    candidates += [(("env_runners", name), name) for name in spec.env_runners]
+def _shared_fields(spec: SweepSpec) -> list[tuple[tuple, str]]:
+    """(location, config field) of every setting that applies to all algorithms."""
+    fields = [(("training", name), name) for name in spec.training]
+    fields += [(("env_runners", name), name) for name in spec.env_runners]
     for axis_name, axis in spec.search_space.items():
         if axis.fields is None:
-            candidates.append((("search_space", axis_name), axis_name))
+            fields.append((("search_space", axis_name), axis_name))
         else:
-            candidates += [(("search_space", axis_name, "fields", i), f) for i, f in enumerate(axis.fields)]
-            if axis_name in known:
-                message = f"axis name {axis_name!r} is a config field; name a tied axis differently (e.g. 'slack')"
-                problems.append((("search_space", axis_name), message))
-    for loc, name in candidates:
-        if name not in known:
-            close = difflib.get_close_matches(name, known, n=3)
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
-            problems.append((loc, f"{spec.algorithm} has no config field {name!r}{hint}"))
-    return problems
+            fields += [(("search_space", axis_name, "fields", i), f) for i, f in enumerate(axis.fields)]
+    return fields
+
+
+def _unknown_fields(spec: SweepSpec) -> list[tuple[tuple, str]]:
+    """Config fields an algorithm does not have (checked per algorithm), with the closest names."""
+    from rllib_safe.algorithms import default_config
+
+    problems = []
+    for name in spec.per_algorithm:
+        if name not in spec.algorithm:
+            problems.append((("per_algorithm", name), f"{name!r} is not in `algorithm` ({spec.algorithm})"))
+    for algorithm in spec.algorithm:
+        known = config_field_names(default_config(algorithm))
+        fields = _shared_fields(spec)
+        fields += [(("per_algorithm", algorithm, name), name) for name in spec.per_algorithm.get(algorithm, {})]
+        tied_names = [name for name, axis in spec.search_space.items() if axis.fields and name in known]
+        for axis_name in tied_names:
+            message = f"axis name {axis_name!r} is a config field; name a tied axis differently (e.g. 'slack')"
+            problems.append((("search_space", axis_name), message))
+        for loc, name in fields:
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=3)
+                hint = f"; did you mean {', '.join(close)}?" if close else ""
+                problems.append((loc, f"{algorithm} has no config field {name!r}{hint}"))
+    return list(dict.fromkeys(problems))
 
 
 def load_spec(path: str | Path, *, smoke: bool = False) -> SweepSpec:
