@@ -179,8 +179,6 @@ def test_ablations_build_and_train_one_iteration(ray_session, env, ablation):
     config = small_problem_config(SMPOConfig(), env).training(
         train_batch_size_per_learner=200, minibatch_size=100, num_epochs=1, **ablation
     )
-    if env == "RiskySafeEnv":  # SafePPOConfig sets free_log_std, which only Gaussian policies accept
-        config.rl_module(model_config={"free_log_std": False})
     algo = config.build_algo()
     try:
         learner = algo.train()["learners"]["default_policy"]

@@ -15,7 +15,6 @@ from typing import Any, Literal
 
 from ray.rllib.algorithms.algorithm_config import NotProvided
 from ray.rllib.algorithms.ppo import PPO, PPOConfig
-from ray.rllib.algorithms.ppo.ppo_catalog import PPOCatalog
 from ray.rllib.connectors.env_to_module import MeanStdFilter
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
@@ -98,7 +97,7 @@ class SafePPOConfig(PPOConfig):
         for name, value in SAFE_TRAINING_DEFAULTS.items():
             setattr(self, name, value)
 
-    def environment(self, env=NotProvided, **kwargs) -> "SafePPOConfig":
+    def environment(self, env=NotProvided, **kwargs) -> SafePPOConfig:
         """As RLlib's; safety-gymnasium and Safety-MuJoCo ids are registered with Tune first."""
         if isinstance(env, str) and env.startswith("Safety"):
             from rllib_safe.envs import register_envs
@@ -118,7 +117,7 @@ class SafePPOConfig(PPOConfig):
         episode_cost_window: int = NotProvided,
         allow_gpu_fallback: bool = NotProvided,
         **kwargs,
-    ) -> "SafePPOConfig":
+    ) -> SafePPOConfig:
         """PPO's training settings plus the cost settings.
 
         Args:
@@ -140,7 +139,8 @@ class SafePPOConfig(PPOConfig):
 
     @property
     def _model_config_auto_includes(self) -> dict[str, Any]:
-        # OmniSafe's networks: 64-64 tanh, separate critics, state-independent log-std.
+        # OmniSafe's networks: 64-64 tanh, separate critics, state-independent log-std
+        # (SafePPOCatalog drops the log-std for non-Box action spaces).
         return super()._model_config_auto_includes | {
             "fcnet_hiddens": [64, 64],
             "fcnet_activation": "tanh",
@@ -195,9 +195,9 @@ class SafePPOConfig(PPOConfig):
         return SafePPOTorchLearner
 
     def get_default_rl_module_spec(self) -> RLModuleSpec:
-        from rllib_safe.modules import SafePPOTorchRLModule
+        from rllib_safe.modules import SafePPOCatalog, SafePPOTorchRLModule
 
-        return RLModuleSpec(module_class=SafePPOTorchRLModule, catalog_class=PPOCatalog)
+        return RLModuleSpec(module_class=SafePPOTorchRLModule, catalog_class=SafePPOCatalog)
 
     def build_env_to_module_connector(self, env=None, spaces=None, device=None):
         pipeline = super().build_env_to_module_connector(env=env, spaces=spaces, device=device)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 from ray.rllib.algorithms.algorithm_config import NotProvided
-from ray.rllib.algorithms.ppo.ppo_catalog import PPOCatalog
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 from rllib_safe.algorithms.safe_ppo.safe_ppo import SafePPO, SafePPOConfig, check_range
@@ -117,7 +116,9 @@ class SMPOConfig(SafePPOConfig):
     def get_default_rl_module_spec(self) -> RLModuleSpec:
         from rllib_safe.modules import SMPOTorchRLModule
 
-        return RLModuleSpec(module_class=SMPOTorchRLModule, catalog_class=PPOCatalog)
+        spec = super().get_default_rl_module_spec()
+        spec.module_class = SMPOTorchRLModule
+        return spec
 
 
 class SMPO(SafePPO):
