@@ -1,0 +1,248 @@
+"""PCRPO: config validation, the learner's modes on crafted batches, learning, two learners."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from ray.rllib.core.columns import Columns
+from ray.rllib.evaluation.postprocessing import Postprocessing
+from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
+from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
+
+from rllib_safe.algorithms import algorithm_class
+from rllib_safe.algorithms.crpo import CRPOConfig
+from rllib_safe.algorithms.pcrpo import PCRPO, PCRPOConfig
+from rllib_safe.columns import COST_ADVANTAGES, COST_VALUE_TARGETS, TIMESTEP_EPISODE_COST, TIMESTEP_ITERATION
+from rllib_safe.core import flatten_params
+from rllib_safe.envs.known_optimum import BudgetEnv, RiskySafeEnv, constrained_optimum_return
+from tests.algorithms.learning import COST_LIMIT, HORIZON, small_problem_config
+
+MODES = ("mode_reward", "mode_soft_aligned", "mode_soft_conflict", "mode_cost")
+
+
+# --------------------------------------------------------------------------- config
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("conflict_angle", 0.0),
+        ("conflict_angle", 181.0),
+        ("slack_upper", -1.0),
+        ("slack_lower", 0.5),
+        ("slack_lower", float("nan")),
+        ("reward_weight", 1.5),
+        ("slack_schedule", "linear"),
+        ("start_safety", -1),
+        ("start_safety", 2.5),
+        ("update", "sgd"),
+        ("max_kl", 0.0),
+        ("cg_iterations", 0),
+        ("cg_damping", -0.1),
+        ("line_search_decay", 1.0),
+        ("line_search_max_backtracks", 0),
+    ],
+)
+def test_invalid_setting_names_field_and_value(field, value):
+    config = PCRPOConfig().training(**{field: value})
+    with pytest.raises(ValueError, match=f"`{field}` = {value!r}"):
+        config.validate()
+
+
+def test_anneal_requires_iterations():
+    with pytest.raises(ValueError, match="`slack_anneal_iterations` = None"):
+        PCRPOConfig().training(slack_schedule="anneal").validate()
+    annealed = PCRPOConfig().training(slack_schedule="anneal", slack_anneal_iterations=10)
+    annealed.validate()
+    assert annealed.slack_schedule_spec().slacks(1) == pytest.approx((4.5, -4.5))
+
+
+def test_infinite_slacks_and_registry():
+    config = PCRPOConfig().training(slack_upper=math.inf, slack_lower=-math.inf, update="first_order")
+    config.validate()
+    assert config.to_dict()["slack_upper"] == math.inf
+    assert algorithm_class("pcrpo") is PCRPO
+
+
+# --------------------------------------------------------------------------- learner on crafted batches
+
+
+def categorical_safe(config):
+    """SafePPOConfig's auto model config sets free_log_std, which RLlib's catalog rejects for
+    discrete actions; state-dependent log-std here (same for Box, required for Discrete)."""
+    return config.rl_module(model_config={"free_log_std": False}).debugging(seed=0)
+
+
+def build_learner(env_class=BudgetEnv, **training):
+    config = PCRPOConfig().environment(env_class).training(cost_limit=COST_LIMIT, **training)
+    config = categorical_safe(config)
+    return config.build_learner(env=env_class({"horizon": HORIZON}))
+
+
+def crafted_batch(learner, *, cost_sign: float, size: int = 256) -> MultiAgentBatch:
+    """A policy batch sampled from the learner's actor; A_c = cost_sign * A_r."""
+    module = learner.module["default_policy"].unwrapped()
+    generator = torch.Generator().manual_seed(0)
+    obs = torch.rand(size, 2, generator=generator)
+    with torch.no_grad():
+        inputs = module.forward_train({Columns.OBS: obs})[Columns.ACTION_DIST_INPUTS]
+        dist = module.get_train_action_dist_cls().from_logits(inputs)
+        actions = dist.sample()
+        logp = dist.logp(actions)
+    advantages = torch.randn(size, generator=generator)
+    columns = {
+        Columns.OBS: obs,
+        Columns.ACTIONS: actions,
+        Columns.ACTION_LOGP: logp,
+        Columns.ACTION_DIST_INPUTS: inputs,
+        Postprocessing.ADVANTAGES: advantages,
+        Postprocessing.VALUE_TARGETS: torch.randn(size, generator=generator),
+        COST_ADVANTAGES: cost_sign * advantages,
+        COST_VALUE_TARGETS: torch.randn(size, generator=generator),
+    }
+    return MultiAgentBatch({"default_policy": SampleBatch({k: v.numpy() for k, v in columns.items()})}, size)
+
+
+def update(learner, batch, *, episode_cost: float, iteration: int = 0) -> dict:
+    timesteps = {
+        NUM_ENV_STEPS_SAMPLED_LIFETIME: 0,
+        TIMESTEP_EPISODE_COST: episode_cost,
+        TIMESTEP_ITERATION: iteration,
+    }
+    results = learner.update(batch=batch, timesteps=timesteps, num_epochs=1, minibatch_size=128)
+    return {key: float(stats.peek()) for key, stats in results["default_policy"].items()}
+
+
+@pytest.mark.parametrize("update_kind", ["trust_region", "first_order"])
+@pytest.mark.parametrize(
+    "episode_cost, cost_sign, expected",
+    [
+        (0.0, 1.0, "mode_reward"),  # J_c < d + h-
+        (20.0, 1.0, "mode_cost"),  # J_c > d + h+
+        (5.0, 1.0, "mode_soft_conflict"),  # reward = cost: g_c = -g_r, 180 degrees
+        (5.0, -1.0, "mode_soft_aligned"),  # g_c = g_r, 0 degrees
+    ],
+)
+def test_mode_selection_and_metrics(update_kind, episode_cost, cost_sign, expected):
+    learner = build_learner(update=update_kind, slack_upper=1.0, slack_lower=-1.0)
+    metrics = update(learner, crafted_batch(learner, cost_sign=cost_sign), episode_cost=episode_cost)
+    assert {mode: metrics[mode] for mode in MODES} == {mode: float(mode == expected) for mode in MODES}
+    assert metrics["pcrpo_mode"] == MODES.index(expected)
+    assert metrics["cos_angle"] == pytest.approx(cost_sign * -1.0, abs=1e-4)
+    assert metrics["reward_grad_norm"] > 0 and metrics["cost_grad_norm"] > 0
+    assert (metrics["slack_upper"], metrics["slack_lower"]) == (1.0, -1.0)
+
+
+def test_warmup_steps_on_reward_only():
+    learner = build_learner(start_safety=2)
+    batch = crafted_batch(learner, cost_sign=1.0)
+    assert update(learner, batch, episode_cost=20.0, iteration=1)["mode_reward"] == 1.0
+    assert update(learner, batch, episode_cost=20.0, iteration=2)["mode_cost"] == 1.0
+
+
+def test_trust_region_step_improves_reward_within_kl():
+    max_kl = 0.01
+    learner = build_learner(max_kl=max_kl, slack_lower=-1.0)
+    module = learner.module["default_policy"].unwrapped()
+    batch = crafted_batch(learner, cost_sign=1.0)
+    before = flatten_params(module.actor_parameters())
+    metrics = update(learner, batch, episode_cost=0.0)
+    assert metrics["line_search_accepted"] == 1.0
+
+    columns = {k: torch.as_tensor(v) for k, v in batch.policy_batches["default_policy"].items()}
+    dist_cls = module.get_train_action_dist_cls()
+    with torch.no_grad():
+        new = dist_cls.from_logits(module.forward_train(columns)[Columns.ACTION_DIST_INPUTS])
+        old = dist_cls.from_logits(columns[Columns.ACTION_DIST_INPUTS])
+        ratio = torch.exp(new.logp(columns[Columns.ACTIONS]) - columns[Columns.ACTION_LOGP])
+    assert float((ratio * columns[Postprocessing.ADVANTAGES]).mean()) > float(
+        columns[Postprocessing.ADVANTAGES].mean()
+    )
+    assert 0.0 < float(old.kl(new).mean()) <= max_kl * 1.0001
+    assert not torch.equal(before, flatten_params(module.actor_parameters()))
+
+
+def test_discrete_policy_trust_region_step():
+    learner = build_learner(RiskySafeEnv)
+    metrics = update(learner, crafted_batch(learner, cost_sign=1.0), episode_cost=20.0)
+    assert metrics["mode_cost"] == 1.0 and metrics["line_search_accepted"] == 1.0
+
+
+# --------------------------------------------------------------------------- learning
+
+
+def train_tail(config, iterations: int, tail: int = 3) -> dict:
+    """Trains; mean J_c and return over the last ``tail`` iterations, and the mode counts."""
+    algo = config.build_algo()
+    costs, returns, modes = [], [], dict.fromkeys(MODES, 0.0)
+    try:
+        for _ in range(iterations):
+            result = algo.train()
+            costs.append(result["env_runners"]["episode_cost_mean"])
+            returns.append(result["env_runners"]["episode_return_mean"])
+            learner = result["learners"].get("default_policy", {})
+            for mode in MODES:
+                modes[mode] += float(learner.get(mode, 0.0))
+    finally:
+        algo.stop()
+    return {"cost": float(np.mean(costs[-tail:])), "return": float(np.mean(returns[-tail:])), "modes": modes}
+
+
+PCRPO_SMALL = {"slack_upper": 0.0, "slack_lower": -1.0}
+
+
+@pytest.mark.slow
+def test_budget_env_within_limit_and_matches_crpo(ray_session):
+    iterations = 20
+    crpo = train_tail(small_problem_config(CRPOConfig()).training(cost_tolerance=0.0), iterations)
+    pcrpo = train_tail(small_problem_config(PCRPOConfig()).training(**PCRPO_SMALL), iterations)
+    print(f"BudgetEnv trust_region: CRPO {crpo} PCRPO {pcrpo}")
+    assert pcrpo["cost"] <= COST_LIMIT + 0.5
+    assert pcrpo["return"] >= crpo["return"] - 0.5
+    assert pcrpo["modes"]["mode_cost"] >= 1  # started above the limit, corrected it
+    assert sum(pcrpo["modes"].values()) == pytest.approx(iterations)
+
+
+@pytest.mark.slow
+def test_budget_env_first_order_within_limit(ray_session):
+    config = small_problem_config(PCRPOConfig()).training(update="first_order", **PCRPO_SMALL)
+    result = train_tail(config, 15)
+    print(f"BudgetEnv first_order: {result}")
+    assert result["cost"] <= COST_LIMIT + 0.5
+    assert result["return"] >= COST_LIMIT - 1.5
+
+
+@pytest.mark.slow
+def test_risky_safe_env_discrete(ray_session):
+    env = RiskySafeEnv({"horizon": HORIZON})
+    all_safe_return = HORIZON * env.safe_reward
+    optimum = constrained_optimum_return(env, COST_LIMIT)
+    config = categorical_safe(small_problem_config(PCRPOConfig(), "RiskySafeEnv").training(**PCRPO_SMALL))
+    result = train_tail(config, 20)
+    print(f"RiskySafeEnv: {result}, all-safe {all_safe_return}, optimum {optimum}")
+    assert result["cost"] <= COST_LIMIT + 0.5
+    assert result["return"] >= all_safe_return + 0.5 * (optimum - all_safe_return)
+
+
+# --------------------------------------------------------------------------- several learners
+
+
+def test_two_learners_stay_identical(ray_session):
+    config = (
+        small_problem_config(PCRPOConfig())
+        .training(update="first_order", train_batch_size_per_learner=200, minibatch_size=100, num_epochs=1)
+        .learners(num_learners=2, num_cpus_per_learner=0.5)
+    )
+    algo = config.build_algo()
+    try:
+        algo.train()
+        weights = algo.learner_group.foreach_learner(
+            lambda learner: flatten_params(learner.module["default_policy"].unwrapped().parameters()).numpy()
+        )
+    finally:
+        algo.stop()
+    first, second = (result.get() for result in weights)
+    np.testing.assert_array_equal(first, second)
