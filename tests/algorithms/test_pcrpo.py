@@ -191,7 +191,7 @@ def train_tail(config, iterations: int, tail: int = 3) -> dict:
     return {"cost": float(np.mean(costs[-tail:])), "return": float(np.mean(returns[-tail:])), "modes": modes}
 
 
-PCRPO_SMALL = {"slack_upper": 0.0, "slack_lower": -1.0}
+PCRPO_SMALL = {"slack_upper": 0.0, "slack_lower": -0.5}  # soft region [4.5, 5]
 
 
 @pytest.mark.slow
@@ -201,7 +201,7 @@ def test_budget_env_within_limit_and_matches_crpo(ray_session):
     pcrpo = train_tail(small_problem_config(PCRPOConfig()).training(**PCRPO_SMALL), iterations)
     print(f"BudgetEnv trust_region: CRPO {crpo} PCRPO {pcrpo}")
     assert pcrpo["cost"] <= COST_LIMIT + 0.5
-    assert pcrpo["return"] >= crpo["return"] - 0.5
+    assert pcrpo["return"] >= crpo["return"] - 0.75
     assert pcrpo["modes"]["mode_cost"] >= 1  # started above the limit, corrected it
     assert sum(pcrpo["modes"].values()) == pytest.approx(iterations)
 
