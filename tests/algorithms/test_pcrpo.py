@@ -70,15 +70,8 @@ def test_infinite_slacks_and_registry():
 # --------------------------------------------------------------------------- learner on crafted batches
 
 
-def categorical_safe(config):
-    """SafePPOConfig's auto model config sets free_log_std, which RLlib's catalog rejects for
-    discrete actions; state-dependent log-std here (same for Box, required for Discrete)."""
-    return config.rl_module(model_config={"free_log_std": False}).debugging(seed=0)
-
-
 def build_learner(env_class=BudgetEnv, **training):
-    config = PCRPOConfig().environment(env_class).training(cost_limit=COST_LIMIT, **training)
-    config = categorical_safe(config)
+    config = PCRPOConfig().environment(env_class).training(cost_limit=COST_LIMIT, **training).debugging(seed=0)
     return config.build_learner(env=env_class({"horizon": HORIZON}))
 
 
@@ -220,7 +213,7 @@ def test_risky_safe_env_discrete(ray_session):
     env = RiskySafeEnv({"horizon": HORIZON})
     all_safe_return = HORIZON * env.safe_reward
     optimum = constrained_optimum_return(env, COST_LIMIT)
-    config = categorical_safe(small_problem_config(PCRPOConfig(), "RiskySafeEnv").training(**PCRPO_SMALL))
+    config = small_problem_config(PCRPOConfig(), "RiskySafeEnv").training(**PCRPO_SMALL)
     result = train_tail(config, 20)
     print(f"RiskySafeEnv: {result}, all-safe {all_safe_return}, optimum {optimum}")
     assert result["cost"] <= COST_LIMIT + 0.5
