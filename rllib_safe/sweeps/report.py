@@ -251,7 +251,8 @@ def plot_heatmaps(spec: SweepSpec, table: pd.DataFrame, path: Path) -> None:
     """Final return and cost over the two swept axes (rows: first axis, columns: second), per algorithm."""
     row_axis, column_axis = list(spec.search_space)
     algorithms = list(dict.fromkeys(table["algorithm"]))
-    figure, axes = plt.subplots(len(algorithms), 2, figsize=(12, 4.6 * len(algorithms)), squeeze=False)
+    height = 1.8 + 0.6 * table[row_axis].nunique()  # per algorithm: room for the rows, not more
+    figure, axes = plt.subplots(len(algorithms), 2, figsize=(12, height * len(algorithms)), squeeze=False)
     for algorithm, pair in zip(algorithms, axes):
         rows = table[table["algorithm"] == algorithm]
         for axis, metric, cmap in zip(pair, ("return", "cost"), ("viridis", "magma")):
@@ -271,7 +272,9 @@ def plot_mode_shares(table: pd.DataFrame, path: Path) -> None:
     bottom = np.zeros(len(table))
     for mode in PCRPO_MODES:
         shares = table[f"share_{mode}"].to_numpy(float)
-        axis.bar(range(len(table)), shares, bottom=bottom, label=mode.removeprefix("mode_").replace("_", " "))
+        bars = axis.bar(range(len(table)), shares, bottom=bottom, label=mode.removeprefix("mode_").replace("_", " "))
+        axis.bar_label(bars, labels=[f"{v:.0%}" if v >= 0.05 else "" for v in np.nan_to_num(shares)],
+                       label_type="center", fontsize=8, color="white")
         bottom += np.nan_to_num(shares)
     axis.set_xticks(range(len(table)), table["configuration"], rotation=30, ha="right", fontsize=8)
     axis.set(ylabel="share of updates", title="PCRPO update modes per configuration", ylim=(0, 1))
@@ -283,8 +286,11 @@ def plot_mode_shares(table: pd.DataFrame, path: Path) -> None:
 
 def _html(spec: SweepSpec, run_dir: Path, table: pd.DataFrame, trials, images: list[str], last_k: int) -> str:
     statuses = pd.Series([t.status for t in trials]).value_counts().to_dict()
-    problems = [f"<li>{html.escape(t.name)}: {t.status}, {len(t.results)} iterations</li>"
-                for t in trials if t.status != "finished"]
+    problems = [
+        f"<li>{html.escape(t.algorithm)}/{html.escape(t.name)}: {t.status}, {len(t.results)} iterations</li>"
+        for t in trials
+        if t.status != "finished"
+    ]
     return "\n".join([
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>{html.escape(spec.name)}</title>",

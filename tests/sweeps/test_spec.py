@@ -49,8 +49,8 @@ def test_single_algorithm_is_the_one_element_list():
 
 
 def test_smoke_overrides_are_merged():
-    full, smoke = (load_spec(REPO / "tune_configs/pcrpo_sensitivity.yaml", smoke=s) for s in (False, True))
-    assert full.budget.timesteps == 1_000_000 and smoke.budget.timesteps == 3000
+    full, smoke = (load_spec(REPO / "tune_configs/smpo_sensitivity.yaml", smoke=s) for s in (False, True))
+    assert full.budget.timesteps == 1_000_000 and smoke.budget.timesteps == 2000
     assert smoke.training["cost_limit"] == full.training["cost_limit"] == 25.0  # kept from the base
     assert smoke.training["train_batch_size_per_learner"] == 1000
 
