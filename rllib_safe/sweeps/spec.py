@@ -246,23 +246,29 @@ def _unknown_fields(spec: SweepSpec) -> list[tuple[tuple, str]]:
     """Config fields an algorithm does not have (checked per algorithm), with the closest names."""
     from rllib_safe.algorithms import default_config
 
-    problems = []
-    for name in spec.per_algorithm:
-        if name not in spec.algorithm:
-            problems.append((("per_algorithm", name), f"{name!r} is not in `algorithm` ({spec.algorithm})"))
+    problems = [
+        (("per_algorithm", name), f"{name!r} is not in `algorithm` ({spec.algorithm})")
+        for name in spec.per_algorithm
+        if name not in spec.algorithm
+    ]
+    lacking: dict[tuple[tuple, str], list[str]] = {}  # (location, field) -> the algorithms without it
+    close: dict[tuple[tuple, str], set[str]] = {}
     for algorithm in spec.algorithm:
         known = config_field_names(default_config(algorithm))
+        for axis_name, axis in spec.search_space.items():
+            if axis.fields and axis_name in known:
+                message = f"axis name {axis_name!r} is a config field; name a tied axis differently (e.g. 'slack')"
+                problems.append((("search_space", axis_name), message))
         fields = _shared_fields(spec)
         fields += [(("per_algorithm", algorithm, name), name) for name in spec.per_algorithm.get(algorithm, {})]
-        tied_names = [name for name, axis in spec.search_space.items() if axis.fields and name in known]
-        for axis_name in tied_names:
-            message = f"axis name {axis_name!r} is a config field; name a tied axis differently (e.g. 'slack')"
-            problems.append((("search_space", axis_name), message))
         for loc, name in fields:
             if name not in known:
-                close = difflib.get_close_matches(name, known, n=3)
-                hint = f"; did you mean {', '.join(close)}?" if close else ""
-                problems.append((loc, f"{algorithm} has no config field {name!r}{hint}"))
+                lacking.setdefault((loc, name), []).append(algorithm)
+                close.setdefault((loc, name), set()).update(difflib.get_close_matches(name, known, n=3))
+    for (loc, name), algorithms in lacking.items():
+        hint = f"; did you mean {', '.join(sorted(close[loc, name]))}?" if close[loc, name] else ""
+        subject = f"{algorithms[0]} has" if len(algorithms) == 1 else f"{', '.join(algorithms)} have"
+        problems.append((loc, f"{subject} no config field {name!r}{hint}"))
     return list(dict.fromkeys(problems))
 
 

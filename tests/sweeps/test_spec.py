@@ -144,13 +144,15 @@ def test_multi_algorithm_fields_are_checked_per_algorithm(tmp_path):
         "[ppo-lag, crpo]",
         "per_algorithm:\n  crpo: {lagrangian_multiplier_lr: 0.1}\n  pcrpo: {slack_upper: 9.0}\n",
     )
-    path.write_text(path.read_text().replace("  num_epochs: 2\n", "  num_epochs: 2\n  lagrangian_multiplier_lr: 0.1\n"))
+    shared = "  num_epochs: 2\n  lagrangian_multiplier_lr: 0.1\n  slack_upper: 9.0\n"
+    path.write_text(path.read_text().replace("  num_epochs: 2\n", shared))
     with pytest.raises(SpecError) as err:
         load_spec(path)
     message = str(err.value)
     shared_line = _line_of(path, "  lagrangian_multiplier_lr: 0.1")
     assert f"spec.yaml:{shared_line}: training.lagrangian_multiplier_lr: crpo has no config field" in message
     assert "ppo-lag has no config field" not in message
+    assert f"spec.yaml:{_line_of(path, 'slack_upper: 9.0')}: training.slack_upper: ppo-lag, crpo have no" in message
     crpo_line = _line_of(path, "crpo: {lagrangian")
     assert f"spec.yaml:{crpo_line}: per_algorithm.crpo.lagrangian_multiplier_lr: crpo has no config field" in message
     assert f"spec.yaml:{_line_of(path, 'pcrpo: {slack')}: per_algorithm.pcrpo: 'pcrpo' is not in `algorithm`" in message
