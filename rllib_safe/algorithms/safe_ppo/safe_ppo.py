@@ -213,9 +213,14 @@ class SafePPO(PPO):
     def get_default_config(cls) -> SafePPOConfig:
         return SafePPOConfig()
 
-    def measured_episode_cost(self) -> float:
-        """J_c: mean undiscounted episode cost of the last finished episodes (0 before any)."""
-        return float(self.metrics.peek((ENV_RUNNER_RESULTS, EPISODE_COST_MEAN), default=0.0))
+    def measured_episode_cost(self) -> float | None:
+        """J_c: mean undiscounted episode cost of the last finished episodes.
+
+        None while no episode has finished (also right after a restore, whose episode window
+        starts empty): the learners then keep the J_c they last used (0 at the start).
+        """
+        value = float(self.metrics.peek((ENV_RUNNER_RESULTS, EPISODE_COST_MEAN), default=math.nan))
+        return value if math.isfinite(value) else None
 
     def training_step(self) -> None:
         # PPO's new-stack step, with J_c and the iteration passed to the learners.
@@ -231,6 +236,10 @@ class SafePPO(PPO):
                 return
             self.metrics.aggregate(env_runner_results, key=ENV_RUNNER_RESULTS)
 
+        episode_cost = self.measured_episode_cost()
+        safety_timesteps = {TIMESTEP_ITERATION: self.iteration}
+        if episode_cost is not None:
+            safety_timesteps[TIMESTEP_EPISODE_COST] = episode_cost
         with self.metrics.log_time((TIMERS, LEARNER_UPDATE_TIMER)):
             learner_results = self.learner_group.update(
                 episodes=episodes,
@@ -242,8 +251,7 @@ class SafePPO(PPO):
                         (LEARNER_RESULTS, ALL_MODULES, NUM_MODULE_STEPS_TRAINED_LIFETIME),
                         default=0,
                     ),
-                    TIMESTEP_EPISODE_COST: self.measured_episode_cost(),
-                    TIMESTEP_ITERATION: self.iteration,
+                    **safety_timesteps,
                 },
                 num_epochs=self.config.num_epochs,
                 minibatch_size=self.config.minibatch_size,
