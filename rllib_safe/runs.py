@@ -110,6 +110,11 @@ def build_config(options: TrainOptions):
         .training(**settings)
         .debugging(seed=options.seed)
     )
+    if options.cluster_placement:
+        from rllib_safe.cluster import Placement, apply_placement
+
+        placement = Placement(config.num_learners, config.num_gpus_per_learner, options.rollouts_on_gpu_nodes)
+        apply_placement(config, placement)
     config.validate()
     return config
 

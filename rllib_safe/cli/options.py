@@ -26,7 +26,8 @@ ALGORITHM_FLAGS: dict[str, tuple[str, ...]] = {
 #: Flags that shape the algorithm's config; a resumed run keeps its checkpoint's config.
 CONFIG_FLAGS = (
     "algo", "env", "cost_limit", "seed", "num_env_runners", "num_envs_per_env_runner",
-    "num_learners", "num_gpus_per_learner", "allow_gpu_fallback", "overrides", *ALGORITHM_FLAGS,
+    "num_learners", "num_gpus_per_learner", "allow_gpu_fallback", "cluster_placement",
+    "rollouts_on_gpu_nodes", "overrides", *ALGORITHM_FLAGS,
 )
 
 
@@ -93,6 +94,8 @@ class TrainOptions(BaseModel):
     num_learners: int | None = Field(None, ge=0)
     num_gpus_per_learner: float | None = Field(None, ge=0)
     allow_gpu_fallback: bool = False
+    cluster_placement: bool = False
+    rollouts_on_gpu_nodes: bool = False
     checkpoint_every: int = Field(10, ge=0, description="iterations between checkpoints; 0: only at the end")
     resume: Path | None = None
     overrides: dict[str, Any] = Field(default_factory=dict)
@@ -126,6 +129,8 @@ class TrainOptions(BaseModel):
                 raise ValueError(
                     f"{flag(field)} applies to --algo {' or '.join(algos)} only, not --algo {self.algo}."
                 )
+        if self.rollouts_on_gpu_nodes and not self.cluster_placement:
+            raise ValueError("--rollouts-on-gpu-nodes applies with --cluster-placement only.")
         if self.resume is not None:
             given = sorted(flag(name) for name in set(CONFIG_FLAGS) & self.model_fields_set)
             if given:

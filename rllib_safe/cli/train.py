@@ -31,6 +31,11 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--num-gpus-per-learner", type=float)
     parser.add_argument("--allow-gpu-fallback", action="store_true", default=None,
                         help="train the learners on CPU when the requested GPUs are missing")
+    cluster = parser.add_argument_group("cluster placement (cluster/README.md)")
+    cluster.add_argument("--cluster-placement", action="store_true", default=None,
+                         help="EnvRunners only on 'rollout' nodes, GPU learners only on 'learner_gpu' nodes")
+    cluster.add_argument("--rollouts-on-gpu-nodes", action="store_true", default=None,
+                         help="with --cluster-placement: let EnvRunners use GPU nodes' CPUs too")
     parser.add_argument("--checkpoint-every", type=int,
                         help="iterations between checkpoints (default 10; 0: at the end only)")
     parser.add_argument("--resume", help="run directory or checkpoint to continue from, up to --timesteps")
