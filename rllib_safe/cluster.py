@@ -93,7 +93,7 @@ def apply_placement(config, placement: Placement = Placement()):
     EnvRunners ask for CPUs only (no GPU) plus one ``rollout`` unit; GPU learners ask for
     ``num_gpus_per_learner`` GPUs plus one ``learner_gpu`` unit.
     """
-    from rllib_safe.algorithms.safe_ppo.safe_ppo import check_range
+    from rllib_safe.algorithms.validation import check_range
 
     check_range("num_gpus_per_learner", placement.num_gpus_per_learner, 0.0, float("inf"))
     if type(placement.num_learners) is not int or placement.num_learners < 0:

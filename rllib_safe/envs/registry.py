@@ -55,7 +55,9 @@ def make_env(env_id: str, *, render_mode: str | None = None, **kwargs: Any) -> g
     """
     _prepare()
     if _MULTI_AGENT.search(env_id):
-        raise UnsupportedEnvError(f"{env_id!r} is a safety-gymnasium multi-agent env; rllib_safe supports single-agent envs only")
+        raise UnsupportedEnvError(
+            f"{env_id!r} is a safety-gymnasium multi-agent env; rllib_safe supports single-agent envs only"
+        )
     if env_id in TASKS:
         env = TASKS[env_id](render_mode=render_mode, **kwargs)
     elif env_id in _safety_gymnasium_ids():

@@ -29,8 +29,9 @@ Extra ``make_env`` kwargs go to ``gymnasium.make`` of the base env.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import gymnasium as gym
 import numpy as np

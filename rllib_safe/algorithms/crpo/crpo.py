@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ray.rllib.algorithms.algorithm_config import NotProvided
 
-from rllib_safe.algorithms.safe_ppo.safe_ppo import SafePPO, SafePPOConfig, check_range
+from rllib_safe.algorithms.safe_ppo.safe_ppo import SafePPO, SafePPOConfig
+from rllib_safe.algorithms.validation import check_range
 
 
 class CRPOConfig(SafePPOConfig):
@@ -17,7 +18,7 @@ class CRPOConfig(SafePPOConfig):
         super().__init__(algo_class=algo_class or CRPO)
         self.cost_tolerance = 2.0
 
-    def training(self, *, cost_tolerance: float = NotProvided, **kwargs) -> "CRPOConfig":
+    def training(self, *, cost_tolerance: float = NotProvided, **kwargs) -> CRPOConfig:
         """Args: cost_tolerance: a reward step is taken while J_c <= cost_limit + tolerance."""
         super().training(**kwargs)
         if cost_tolerance is not NotProvided:

@@ -15,7 +15,8 @@ from typing import Literal, get_args
 
 from ray.rllib.algorithms.algorithm_config import NotProvided
 
-from rllib_safe.algorithms.safe_ppo.safe_ppo import SafePPO, SafePPOConfig, check_range
+from rllib_safe.algorithms.safe_ppo.safe_ppo import SafePPO, SafePPOConfig
+from rllib_safe.algorithms.validation import check_choice, check_count, check_range
 from rllib_safe.core import SlackKind, SlackSchedule
 
 UpdateKind = Literal["trust_region", "first_order"]
@@ -38,18 +39,6 @@ PCRPO_TRAINING_DEFAULTS = {
     "line_search_decay": 0.8,
     "line_search_max_backtracks": 15,
 }
-
-
-def check_count(name: str, value, low: int) -> None:
-    """Raises ValueError naming ``name`` unless ``value`` is an integer >= ``low``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"`{name}` = {value!r} is invalid: it must be an integer >= {low}.")
-
-
-def check_choice(name: str, value, allowed: tuple) -> None:
-    """Raises ValueError naming ``name`` unless ``value`` is one of ``allowed``."""
-    if value not in allowed:
-        raise ValueError(f"`{name}` = {value!r} is invalid: it must be one of {allowed}.")
 
 
 class PCRPOConfig(SafePPOConfig):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ray.rllib.algorithms.algorithm_config import NotProvided
 
-from rllib_safe.algorithms.safe_ppo.safe_ppo import SafePPO, SafePPOConfig, check_range
+from rllib_safe.algorithms.safe_ppo.safe_ppo import SafePPO, SafePPOConfig
+from rllib_safe.algorithms.validation import check_range
 
 
 class PPOLagConfig(SafePPOConfig):
@@ -27,7 +28,7 @@ class PPOLagConfig(SafePPOConfig):
         lagrangian_multiplier_lr: float = NotProvided,
         lagrangian_upper_bound: float | None = NotProvided,
         **kwargs,
-    ) -> "PPOLagConfig":
+    ) -> PPOLagConfig:
         """Args: initial lambda, Adam learning rate of lambda, optional upper bound of lambda."""
         super().training(**kwargs)
         if lagrangian_multiplier_init is not NotProvided:

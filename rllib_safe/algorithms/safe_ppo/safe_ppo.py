@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any, Literal
+from typing import Any, get_args
 
 from ray.rllib.algorithms.algorithm_config import NotProvided
 from ray.rllib.algorithms.ppo import PPO, PPOConfig
@@ -30,8 +30,10 @@ from ray.rllib.utils.metrics import (
     TIMERS,
 )
 
+from rllib_safe.algorithms.validation import check_choice, check_count, check_range
 from rllib_safe.callbacks import SafetyMetricsCallback
 from rllib_safe.columns import EPISODE_COST_MEAN, TIMESTEP_EPISODE_COST, TIMESTEP_ITERATION
+from rllib_safe.connectors.cost_gae import AdvantageNormalization
 
 logger = logging.getLogger(__name__)
 
@@ -56,15 +58,6 @@ def available_gpus() -> float:
     if ray.is_initialized():
         return float(ray.cluster_resources().get("GPU", 0.0))
     return float(torch.cuda.device_count())
-
-
-def check_range(name: str, value: float, low: float, high: float, *, low_open=False, high_open=False):
-    """Raises ValueError naming ``name`` when ``value`` is outside [low, high] (or open ends)."""
-    below = value <= low if low_open else value < low
-    above = value >= high if high_open else value > high
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value) or below or above:
-        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-        raise ValueError(f"`{name}` = {value!r} is invalid: it must be a number in {interval}.")
 
 
 class SafePPOConfig(PPOConfig):
@@ -112,7 +105,7 @@ class SafePPOConfig(PPOConfig):
         cost_gamma: float = NotProvided,
         cost_lambda: float = NotProvided,
         cost_vf_loss_coeff: float = NotProvided,
-        cost_advantage_normalization: Literal["center", "standardize", "none"] = NotProvided,
+        cost_advantage_normalization: AdvantageNormalization = NotProvided,
         normalize_observations: bool = NotProvided,
         episode_cost_window: int = NotProvided,
         allow_gpu_fallback: bool = NotProvided,
@@ -157,13 +150,9 @@ class SafePPOConfig(PPOConfig):
         check_range("cost_vf_loss_coeff", self.cost_vf_loss_coeff, 0.0, math.inf)
         check_range("gamma", self.gamma, 0.0, 1.0, low_open=True)
         check_range("lambda_", self.lambda_, 0.0, 1.0)
-        check_range("episode_cost_window", self.episode_cost_window, 1, math.inf)
-        allowed = ("center", "standardize", "none")
-        if self.cost_advantage_normalization not in allowed:
-            raise ValueError(
-                f"`cost_advantage_normalization` = {self.cost_advantage_normalization!r} is "
-                f"invalid: it must be one of {allowed}."
-            )
+        check_count("episode_cost_window", self.episode_cost_window, 1)
+        normalization = self.cost_advantage_normalization
+        check_choice("cost_advantage_normalization", normalization, get_args(AdvantageNormalization))
         if self.model_config.get("vf_share_layers") or self.model_config.get("use_lstm"):
             raise ValueError(
                 "`model_config` must keep vf_share_layers=False and use_lstm=False: the "
