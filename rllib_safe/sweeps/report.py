@@ -226,7 +226,7 @@ def plot_tradeoff(spec: SweepSpec, table: pd.DataFrame, path: Path) -> None:
     for limit in _cost_limits(table):
         axis.axvline(limit, color="black", linestyle="--", linewidth=1, label=f"cost limit {limit:g}")
     axis.set(xlabel="final episode cost", ylabel="final episode return",
-             title=f"Reward vs cost: {_title(spec)}")
+             title=f"Reward vs cost: {_title(spec)} (mean +- std over seeds)")
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
     figure.tight_layout()
@@ -259,7 +259,9 @@ def plot_heatmaps(spec: SweepSpec, table: pd.DataFrame, path: Path) -> None:
             grid = rows.pivot_table(index=row_axis, columns=column_axis, values=f"{metric}_mean",
                                     aggfunc="mean", sort=False, dropna=False)
             _annotated_heatmap(figure, axis, grid, cmap)
-            axis.set(xlabel=column_axis, ylabel=row_axis, title=f"{algorithm}: final {metric} (mean over seeds)")
+            limits = _cost_limits(rows)
+            limit = f", limit {limits[0]:g}" if metric == "cost" and len(limits) == 1 else ""
+            axis.set(xlabel=column_axis, ylabel=row_axis, title=f"{algorithm}: final {metric} (mean over seeds{limit})")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
