@@ -4,7 +4,7 @@
 chunk truncated and so hides whether a chunk ended its episode (done: nothing to
 bootstrap, the episode cost is final) or was cut mid-episode (bootstrap from Q^c).
 ``AddTransitionColumnsToTrainBatch`` runs after it and adds, per step t: the next logged
-action, whether it is a real step of this chunk, whether the cost-to-go continues past
+action and its log-probability under the sampling policy, whether it is a real step of this chunk, whether the cost-to-go continues past
 s_{t+1}, and the realised discounted cost-to-go (valid only in chunks that end the episode).
 """
 
@@ -13,8 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from ray.rllib.connectors.connector_v2 import ConnectorV2
+from ray.rllib.core.columns import Columns
 
 NEXT_ACTIONS = "next_actions"
+#: log pi_old(a_{t+1} | s_{t+1}) of the sampling policy (for the clipped ratio of SMPO's term).
+NEXT_ACTION_LOGP = "next_action_logp"
 #: 1 where a_{t+1} is a real step of the same chunk (0 at the chunk's last step and phantom).
 NEXT_ACTION_MASK = "next_action_mask"
 #: 1 where the episode continues after step t (0 where it terminated or was truncated by
@@ -47,7 +50,7 @@ def discounted_cost_to_go(costs: list[float], gamma: float) -> list[float]:
 
 
 class AddTransitionColumnsToTrainBatch(ConnectorV2):
-    """Adds next actions, their mask, the bootstrap mask and the realised cost-to-go.
+    """Adds next actions, their old log-probs and mask, the bootstrap mask and the realised cost-to-go.
 
     Must run after ``AddOneTsToEpisodesAndTruncate`` (each chunk holds n - 1 real steps
     plus the phantom one) and needs ``RecordEpisodeEnds`` before it.
@@ -68,6 +71,8 @@ class AddTransitionColumnsToTrainBatch(ConnectorV2):
             num_real = num_items - 1
             actions = episode.get_actions(slice(1, num_items))
             next_actions = list(actions) + [actions[-1]]  # the phantom's next action: a dummy
+            logps = episode.get_extra_model_outputs(Columns.ACTION_LOGP, slice(1, num_items))
+            next_action_logps = list(logps) + [logps[-1]]
             next_action_mask = [1.0] * (num_real - 1) + [0.0, 0.0]
             bootstrap_mask = [1.0] * (num_real - 1) + [0.0 if ended else 1.0, 0.0]
             infos = episode.get_infos(slice(1, num_items))
@@ -76,6 +81,7 @@ class AddTransitionColumnsToTrainBatch(ConnectorV2):
             cost_to_go_mask = [1.0 if ended else 0.0] * num_real + [0.0]
             for column, items in (
                 (NEXT_ACTIONS, next_actions),
+                (NEXT_ACTION_LOGP, next_action_logps),
                 (NEXT_ACTION_MASK, next_action_mask),
                 (COST_BOOTSTRAP_MASK, bootstrap_mask),
                 (REALISED_COST_TO_GO, cost_to_go),

@@ -58,13 +58,16 @@ class SMPOTorchRLModule(SafePPOTorchRLModule):
         return self.pi(embeddings)
 
     def expected_cost_q_values(
-        self, obs: torch.Tensor, action_dist_inputs: torch.Tensor, *, num_samples: int
+        self, obs: torch.Tensor, action_dist_inputs: torch.Tensor, *, num_samples: int, target: bool = True
     ) -> torch.Tensor:
-        """E_{a~pi(.|s)} Q^c_target(s, a): exact for Discrete, a mean over samples otherwise."""
+        """E_{a~pi(.|s)} Q^c(s, a) of the target copy (online with ``target=False``).
+
+        Exact for Discrete actions, a mean over ``num_samples`` samples otherwise.
+        """
         if isinstance(self.action_space, gym.spaces.Discrete):
             num_actions = self.action_space.n
             actions = torch.arange(num_actions, device=obs.device).repeat(obs.shape[0])
-            q = self.compute_cost_q_values(obs.repeat_interleave(num_actions, 0), actions, target=True)
+            q = self.compute_cost_q_values(obs.repeat_interleave(num_actions, 0), actions, target=target)
             probs = torch.softmax(action_dist_inputs, dim=-1)
             return (probs * q.reshape(-1, num_actions)).sum(-1)
         dist = self.get_train_action_dist_cls().from_logits(action_dist_inputs)
@@ -72,7 +75,7 @@ class SMPOTorchRLModule(SafePPOTorchRLModule):
         q = self.compute_cost_q_values(
             obs.repeat(num_samples, *([1] * (obs.dim() - 1))),
             samples.reshape(-1, *samples.shape[2:]),
-            target=True,
+            target=target,
         )
         return q.reshape(num_samples, -1).mean(0)
 

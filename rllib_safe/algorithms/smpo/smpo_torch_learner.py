@@ -1,4 +1,19 @@
-"""SMPO learner: modulated rewards, Q^c by expected SARSA, the policy term through Q^c."""
+"""SMPO learner: modulated rewards, Q^c by expected SARSA, the policy term through Q^c.
+
+Note on the BudgetEnv collapse (policy mean driven below the action bound, return 0, no
+recovery). Checked and correct: x_t = C_t + clip(Q^c(s_t, a_t), 0, d') with C_t the cost
+before action t, f' zeroed where Q^c is clipped or f clamped, d' from the schedule each
+iteration. The cause was the term through Q^c: it was estimated as
+-mean(r_t f'(x_t) cost_gamma Q^c(s', a') log pi(a'|s')) with no baseline and no ratio
+clipping. Its weights all share one sign (r >= 0, f' < 0, Q^c > 0), so minimising it lowers
+the log-likelihood of every sampled action: the std shrinks and the mean moves away from
+the samples, without bound, for every epoch over the same batch. On BudgetEnv that carried
+the mean below a = -1, where effort is clipped to 0 and no sample has a reward left to pull
+it back. Fix: the baseline E_{a~pi(.|s')} Q^c(s', a) (unbiased, removes the one-sign drift)
+and PPO's clipped ratio pi/pi_old on the next action (bounds the off-policy epochs).
+min_weight = -1 stays the default: with the fix, negative weights past d' no longer
+collapse the policy, and they are the paper's penalty for spending past the budget.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +38,7 @@ from rllib_safe.connectors.modulated_rewards import (
 )
 from rllib_safe.connectors.transition_columns import (
     COST_BOOTSTRAP_MASK,
+    NEXT_ACTION_LOGP,
     NEXT_ACTION_MASK,
     NEXT_ACTIONS,
     REALISED_COST_TO_GO,
@@ -92,7 +108,7 @@ class SMPOTorchLearner(SafePPOTorchLearner):
         loss = loss + self.cost_q_loss(module_id, module, batch, next_action_dist_inputs.detach())
         if config.critic_gradient_coeff > 0:
             loss = loss + config.critic_gradient_coeff * self.critic_gradient_loss(
-                module, batch, next_action_dist_inputs
+                module_id, module, batch, next_action_dist_inputs
             )
         self.log_modulation(module_id, batch)
         return loss
@@ -125,19 +141,39 @@ class SMPOTorchLearner(SafePPOTorchLearner):
         )
         return mse + self.config.qc_l2 * l2
 
-    def critic_gradient_loss(self, module, batch, next_action_dist_inputs) -> torch.Tensor:
-        """-E[r_t f'(x_t) cost_gamma Q^c(s', a') log pi(a'|s')], a' the logged next action.
+    def critic_gradient_loss(self, module_id, module, batch, next_action_dist_inputs) -> torch.Tensor:
+        """PPO-clip surrogate of E[r_t f'(x_t) grad_theta Q^c(s_t, a_t)] (section 3).
 
-        The one-step likelihood-ratio estimate of E[r_t f'(x_t) grad_theta Q^c(s_t, a_t)];
-        everything but log pi is a constant (stop-gradient), f' = 0 where Q^c was clipped.
+        grad_theta Q^c(s_t, a_t) ~ cost_gamma E[grad log pi(a'|s') A^c(s', a')] with the logged
+        next action a' and A^c(s', a') = Q^c(s', a') - E_{a~pi(.|s')} Q^c(s', a): the baseline
+        leaves the expectation unchanged, and without it the weights r_t f' Q^c share one sign,
+        so the estimate lowers the likelihood of every sampled action (shrinks the std and
+        moves the mean away from the samples). As the term is optimised for several epochs on
+        the same samples, it goes through the ratio pi/pi_old of a' clipped like PPO's.
+        Weights are constants (stop-gradient); f' = 0 where Q^c was clipped or f clamped.
         """
         dist = module.get_train_action_dist_cls().from_logits(next_action_dist_inputs)
-        log_prob = dist.logp(batch[NEXT_ACTIONS])
+        logp_ratio = torch.exp(dist.logp(batch[NEXT_ACTIONS]) - batch[NEXT_ACTION_LOGP])
         with torch.no_grad():
-            next_cost_q = module.compute_cost_q_values(batch[Columns.NEXT_OBS], batch[NEXT_ACTIONS])
-            weight = batch[RAW_REWARDS] * batch[MODULATION_WEIGHT_GRAD] * self.config.cost_gamma * next_cost_q
+            next_obs = batch[Columns.NEXT_OBS]
+            next_cost_q = module.compute_cost_q_values(next_obs, batch[NEXT_ACTIONS])
+            baseline = module.expected_cost_q_values(
+                next_obs,
+                next_action_dist_inputs.detach(),
+                num_samples=self.config.expected_sarsa_samples,
+                target=False,
+            )
+            weight = batch[RAW_REWARDS] * batch[MODULATION_WEIGHT_GRAD] * self.config.cost_gamma
+            advantages = weight * (next_cost_q - baseline)
+        clip = self.config.clip_param
+        surrogate = torch.min(
+            advantages * logp_ratio, advantages * logp_ratio.clamp(1 - clip, 1 + clip)
+        )
         mask = batch[NEXT_ACTION_MASK] * batch[Columns.LOSS_MASK].float()
-        return -mean_over(weight * log_prob, mask)
+        self.metrics.log_value(
+            (module_id, "critic_gradient_advantage_abs_mean"), mean_over(advantages.abs(), mask), window=1
+        )
+        return -mean_over(surrogate, mask)
 
     def log_modulation(self, module_id, batch) -> None:
         weight = batch[MODULATION_WEIGHT]
