@@ -81,7 +81,7 @@ class ModulateRewards(ConnectorV2):
         if self.threshold is None:
             raise RuntimeError("ModulateRewards.threshold (d') must be set before the connector runs.")
         for module_id, module_batch in batch.items():
-            module = rl_module[module_id]
+            module = rl_module[module_id].unwrapped()  # DDP wraps modules with several learners
             if not hasattr(module, "compute_cost_q_values"):
                 continue
             with torch.no_grad():

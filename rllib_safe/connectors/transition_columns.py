@@ -4,8 +4,9 @@
 chunk truncated and so hides whether a chunk ended its episode (done: nothing to
 bootstrap, the episode cost is final) or was cut mid-episode (bootstrap from Q^c).
 ``AddTransitionColumnsToTrainBatch`` runs after it and adds, per step t: the next logged
-action and its log-probability under the sampling policy, whether it is a real step of this chunk, whether the cost-to-go continues past
-s_{t+1}, and the realised discounted cost-to-go (valid only in chunks that end the episode).
+action and its log-probability under the sampling policy, whether it is a real step of this
+chunk, whether the cost-to-go continues past s_{t+1}, and the realised discounted cost-to-go
+(valid only in chunks that end the episode).
 """
 
 from __future__ import annotations

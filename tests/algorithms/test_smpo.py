@@ -70,6 +70,9 @@ class _FixedCostQ:
     def compute_cost_q_values(self, obs, actions):
         return obs[:, 0]
 
+    def unwrapped(self):
+        return self
+
 
 def test_modulation_connector_weights_rewards_and_clips_cost_q():
     threshold, base = 4.0, 3.0
