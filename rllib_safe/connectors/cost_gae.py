@@ -54,7 +54,7 @@ class CostGeneralAdvantageEstimation(ConnectorV2):
             self.single_agent_episode_iterator(episodes, agents_that_stepped_only=False)
         )
         for module_id, module_batch in batch.items():
-            module = rl_module[module_id]
+            module = rl_module[module_id].unwrapped()
             if not hasattr(module, "compute_cost_values"):
                 continue
             with torch.no_grad():
