@@ -7,6 +7,9 @@ from ray.rllib.algorithms.algorithm_config import NotProvided
 from rllib_safe.algorithms.safe_ppo.safe_ppo import SafePPO, SafePPOConfig
 from rllib_safe.algorithms.validation import check_range
 
+#: CRPO's settings in ``training()`` with their defaults (OmniSafe's tolerance).
+CRPO_TRAINING_DEFAULTS = {"cost_tolerance": 2.0}
+
 
 class CRPOConfig(SafePPOConfig):
     """Hard switching between the reward and the cost objective, once per iteration.
@@ -16,13 +19,12 @@ class CRPOConfig(SafePPOConfig):
 
     def __init__(self, algo_class=None):
         super().__init__(algo_class=algo_class or CRPO)
-        self.cost_tolerance = 2.0
+        self._update_settings(CRPO_TRAINING_DEFAULTS)
 
     def training(self, *, cost_tolerance: float = NotProvided, **kwargs) -> CRPOConfig:
         """Args: cost_tolerance: a reward step is taken while J_c <= cost_limit + tolerance."""
         super().training(**kwargs)
-        if cost_tolerance is not NotProvided:
-            self.cost_tolerance = cost_tolerance
+        self._update_settings(locals(), CRPO_TRAINING_DEFAULTS)
         return self
 
     def validate(self) -> None:

@@ -55,8 +55,7 @@ class PCRPOConfig(SafePPOConfig):
 
     def __init__(self, algo_class=None):
         super().__init__(algo_class=algo_class or PCRPO)
-        for name, value in PCRPO_TRAINING_DEFAULTS.items():
-            setattr(self, name, value)
+        self._update_settings(PCRPO_TRAINING_DEFAULTS)
 
     def training(
         self,
@@ -97,9 +96,7 @@ class PCRPOConfig(SafePPOConfig):
             line_search_max_backtracks: tries of the backtracking line search.
         """
         super().training(**kwargs)
-        for name, value in locals().items():
-            if name in PCRPO_TRAINING_DEFAULTS and value is not NotProvided:
-                setattr(self, name, value)
+        self._update_settings(locals(), PCRPO_TRAINING_DEFAULTS)
         return self
 
     def validate(self) -> None:

@@ -7,6 +7,13 @@ from ray.rllib.algorithms.algorithm_config import NotProvided
 from rllib_safe.algorithms.safe_ppo.safe_ppo import SafePPO, SafePPOConfig
 from rllib_safe.algorithms.validation import check_range
 
+#: PPO-Lagrangian's settings in ``training()`` with their defaults (OmniSafe's).
+PPO_LAG_TRAINING_DEFAULTS = {
+    "lagrangian_multiplier_init": 0.001,
+    "lagrangian_multiplier_lr": 0.035,
+    "lagrangian_upper_bound": None,
+}
+
 
 class PPOLagConfig(SafePPOConfig):
     """PPO-clip on (A_r - lambda A_c) / (1 + lambda), lambda >= 0 learnt once per iteration.
@@ -17,9 +24,7 @@ class PPOLagConfig(SafePPOConfig):
 
     def __init__(self, algo_class=None):
         super().__init__(algo_class=algo_class or PPOLag)
-        self.lagrangian_multiplier_init = 0.001
-        self.lagrangian_multiplier_lr = 0.035
-        self.lagrangian_upper_bound = None
+        self._update_settings(PPO_LAG_TRAINING_DEFAULTS)
 
     def training(
         self,
@@ -31,12 +36,7 @@ class PPOLagConfig(SafePPOConfig):
     ) -> PPOLagConfig:
         """Args: initial lambda, Adam learning rate of lambda, optional upper bound of lambda."""
         super().training(**kwargs)
-        if lagrangian_multiplier_init is not NotProvided:
-            self.lagrangian_multiplier_init = lagrangian_multiplier_init
-        if lagrangian_multiplier_lr is not NotProvided:
-            self.lagrangian_multiplier_lr = lagrangian_multiplier_lr
-        if lagrangian_upper_bound is not NotProvided:
-            self.lagrangian_upper_bound = lagrangian_upper_bound
+        self._update_settings(locals(), PPO_LAG_TRAINING_DEFAULTS)
         return self
 
     def validate(self) -> None:

@@ -87,8 +87,17 @@ class SafePPOConfig(PPOConfig):
         self.num_envs_per_env_runner = 4
         self.torch_skip_nan_gradients = True  # skips a per-parameter isfinite sync per step
         self.callbacks_class = SafetyMetricsCallback
-        for name, value in SAFE_TRAINING_DEFAULTS.items():
-            setattr(self, name, value)
+        self._update_settings(SAFE_TRAINING_DEFAULTS)
+
+    def _update_settings(self, values: dict[str, Any], names=None) -> None:
+        """Sets ``values[name]`` for each of ``names`` (default: all), skipping NotProvided ones.
+
+        Subclasses call it with their defaults in ``__init__`` and with ``locals()`` of their
+        ``training()`` (``names`` = their defaults' keys).
+        """
+        for name in values if names is None else names:
+            if values[name] is not NotProvided:
+                setattr(self, name, values[name])
 
     def environment(self, env=NotProvided, **kwargs) -> SafePPOConfig:
         """As RLlib's; safety-gymnasium and Safety-MuJoCo ids are registered with Tune first."""
@@ -125,9 +134,7 @@ class SafePPOConfig(PPOConfig):
                 train the learners on CPU (with a warning) instead of failing.
         """
         super().training(**kwargs)
-        for name, value in locals().items():
-            if name in SAFE_TRAINING_DEFAULTS and value is not NotProvided:
-                setattr(self, name, value)
+        self._update_settings(locals(), SAFE_TRAINING_DEFAULTS)
         return self
 
     @property

@@ -40,8 +40,7 @@ class SMPOConfig(SafePPOConfig):
     def __init__(self, algo_class=None):
         super().__init__(algo_class=algo_class or SMPO)
         self.cost_gamma = 0.995  # the budget is an undiscounted episode sum: Q^c's gamma near 1
-        for name, value in SMPO_TRAINING_DEFAULTS.items():
-            setattr(self, name, value)
+        self._update_settings(SMPO_TRAINING_DEFAULTS)
 
     def training(
         self,
@@ -78,9 +77,7 @@ class SMPOConfig(SafePPOConfig):
                 target with continuous actions (discrete actions use the exact expectation).
         """
         super().training(**kwargs)
-        for name, value in locals().items():
-            if name in SMPO_TRAINING_DEFAULTS and value is not NotProvided:
-                setattr(self, name, value)
+        self._update_settings(locals(), SMPO_TRAINING_DEFAULTS)
         return self
 
     def validate(self) -> None:
