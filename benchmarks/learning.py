@@ -15,12 +15,17 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import ray
-from ray.rllib.utils.metrics import LEARNER_UPDATE_TIMER, TIMERS
 
-from rllib_safe.algorithms import ALGORITHMS, default_config
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from throughput import time_breakdown  # noqa: E402
+
+from rllib_safe.algorithms import ALGORITHMS, default_config  # noqa: E402
 
 # Slacks for PCRPO per env: the authors' Hopper values, +-5 elsewhere (algorithms.md sec. 2).
 PCRPO_SLACKS = {"SafetyHopperVelocity-v1": (9.0, -9.0)}
@@ -44,15 +49,14 @@ def build_config(algo: str, env: str, seed: int, cost_limit: float):
 def run(algo: str, env: str, seed: int, timesteps: int, cost_limit: float) -> dict:
     algorithm = build_config(algo, env, seed, cost_limit).build_algo()
     start = time.perf_counter()
-    steps, update_times = 0, []
+    results = []
     try:
-        while steps < timesteps:
-            result = algorithm.train()
-            steps = int(result["num_env_steps_sampled_lifetime"])
-            update_times.append(float(algorithm.metrics.peek((TIMERS, LEARNER_UPDATE_TIMER), default=0.0)))
+        while not results or results[-1]["num_env_steps_sampled_lifetime"] < timesteps:
+            results.append(algorithm.train())
     finally:
         algorithm.stop()
-    runners = result["env_runners"]
+    steps = int(results[-1]["num_env_steps_sampled_lifetime"])
+    runners = results[-1]["env_runners"]
     return {
         "algo": algo,
         "env": env,
@@ -61,7 +65,8 @@ def run(algo: str, env: str, seed: int, timesteps: int, cost_limit: float) -> di
         "final_return": runners.get("episode_return_mean"),
         "final_cost": runners.get("episode_cost_mean"),
         "cost_limit": cost_limit,
-        "learner_update_s_per_iteration": statistics.mean(update_times),
+        # After the first iteration (it seeds RLlib's timer average): same for every algorithm.
+        "learner_update_s_per_iteration": time_breakdown(results)["learner_update"] if len(results) > 1 else None,
         "steps_per_s": steps / (time.perf_counter() - start),
     }
 
@@ -85,7 +90,7 @@ def summarize(runs: list[dict]) -> dict:
         "cost_mean": cost,
         "cost_std": cost_std,
         "cost_limit": runs[0]["cost_limit"],
-        "learner_update_s_per_iteration": statistics.mean(r["learner_update_s_per_iteration"] for r in runs),
+        "learner_update_s_per_iteration": mean_std("learner_update_s_per_iteration")[0],
         "steps_per_s": statistics.mean(r["steps_per_s"] for r in runs),
     }
 
