@@ -9,8 +9,8 @@ measured in the same run; each training result reports env steps/s over the time
         [--settings 0x1 1x4 2x4] [--iterations 2] [--omnisafe] [--num-cpus 2]
 
 Settings are ``RUNNERSxENVS``: ``num_env_runners`` x ``num_envs_per_env_runner``. ``--omnisafe``
-adds OmniSafe's on-policy hyperparameters (steps_per_epoch 20000, update_iters 40, batch_size 64,
-one env) on top of the grid, at ``0x1``.
+also runs every setting with OmniSafe's on-policy hyperparameters (steps_per_epoch 20000,
+update_iters 40, batch_size 64): the comparison with OmniSafe at identical hyperparameters.
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def main() -> None:
     parser.add_argument("--settings", nargs="+", type=parse_setting,
                         default=[parse_setting(text) for text in DEFAULT_SETTINGS])
     parser.add_argument("--iterations", type=int, default=2, help="timed iterations after one warm-up")
-    parser.add_argument("--omnisafe", action="store_true", help="add OmniSafe's hyperparameters at 0x1")
+    parser.add_argument("--omnisafe", action="store_true", help="also run each setting with OmniSafe's hyperparameters")
     parser.add_argument("--raw-steps", type=int, default=3000, help="steps of the raw env measurement")
     parser.add_argument("--num-cpus", type=int, default=os.cpu_count(), help="CPUs given to Ray")
     args = parser.parse_args()
@@ -125,7 +125,7 @@ def main() -> None:
     ray.init(num_cpus=args.num_cpus, include_dashboard=False, log_to_driver=False)
     runs = [(runners, envs, {}) for runners, envs in args.settings]
     if args.omnisafe:
-        runs.append((0, 1, OMNISAFE))
+        runs += [(runners, envs, OMNISAFE) for runners, envs in args.settings]
     try:
         for env_id in args.envs:
             raw = raw_env_rate(env_id, args.raw_steps)
