@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from pydantic import ValidationError
 
-from rllib_safe.cli.options import EvaluateOptions, describe_errors
+from rllib_safe.cli.options import EvaluateOptions, usage_error
 
 
 def add_parser(subparsers) -> None:
@@ -34,12 +33,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         options = EvaluateOptions(**given)
         checkpoint = find_checkpoint(options.checkpoint)
-    except ValidationError as err:
-        print(f"rllib-safe evaluate: invalid arguments:\n{describe_errors(err)}", file=sys.stderr)
-        return 2
-    except FileNotFoundError as err:
-        print(f"rllib-safe evaluate: {err}", file=sys.stderr)
-        return 2
+    except (ValidationError, FileNotFoundError) as err:
+        return usage_error("evaluate", err)
     report = evaluate(checkpoint, options.episodes, options.seed, options.video)
     print(format_report(report))
     print(json.dumps(report))

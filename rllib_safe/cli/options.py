@@ -7,6 +7,7 @@ messages that name the flag, the value given and what is allowed (:func:`describ
 from __future__ import annotations
 
 import difflib
+import sys
 from pathlib import Path
 from typing import Any, Literal
 
@@ -44,6 +45,16 @@ def describe_errors(error: ValidationError) -> str:
         where = f"{flag(field)} = {item['input']!r}: " if field else ""
         lines.append(f"{where}{item['msg'].removeprefix('Value error, ')}")
     return "\n".join(lines)
+
+
+def usage_error(command: str, error: Exception) -> int:
+    """Prints ``error`` as ``rllib-safe COMMAND: ...`` on stderr (flag by flag for pydantic); returns 2."""
+    if isinstance(error, ValidationError):
+        message = f"invalid arguments:\n{describe_errors(error)}"
+    else:
+        message = str(error)
+    print(f"rllib-safe {command}: {message}", file=sys.stderr)
+    return 2
 
 
 def yaml_scalar(text: str) -> Any:

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from pydantic import ValidationError
-
-from rllib_safe.cli.options import TrainOptions, describe_errors, parse_overrides
+from rllib_safe.cli.options import TrainOptions, parse_overrides, usage_error
 
 
 def add_parser(subparsers) -> None:
@@ -63,16 +60,11 @@ def run(args: argparse.Namespace) -> int:
     from rllib_safe.runs import UsageError, train
 
     try:
-        options = options_from_args(args)
-    except ValidationError as err:
-        print(f"rllib-safe train: invalid arguments:\n{describe_errors(err)}", file=sys.stderr)
-        return 2
+        options = options_from_args(args)  # pydantic's ValidationError is a ValueError
     except ValueError as err:
-        print(f"rllib-safe train: {err}", file=sys.stderr)
-        return 2
+        return usage_error("train", err)
     try:
         summary = train(options)
     except UsageError as err:
-        print(f"rllib-safe train: {err}", file=sys.stderr)
-        return 2
+        return usage_error("train", err)
     return 130 if summary["status"] == "interrupted" else 0
