@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
-from rllib_safe.columns import (
-    COST_RATE,
-    CUMULATIVE_COST_INFO,
-    EPISODE_COST_MEAN,
-    EPISODES_OVER_LIMIT,
-)
+from rllib_safe.columns import COST_RATE, CUMULATIVE_COST_INFO
 from rllib_safe.envs.errors import MissingCostError
 
 
@@ -18,9 +13,10 @@ class SafetyMetricsCallback(RLlibCallback):
 
     Each step's info dict gets ``cumulative_cost``: the cost accumulated in the episode up
     to and including that step (0 in the reset info). The learner connectors read it to
-    build the cost-so-far column, correctly across episode chunks. Finished episodes log
-    J_c (``episode_cost_mean``), the cost rate and whether the episode exceeded the limit,
-    windowed over ``config.episode_cost_window`` episodes.
+    build the cost-so-far column, correctly across episode chunks, and the algorithm reads
+    it from the last info of each finished episode to measure J_c on the driver
+    (``SafePPO``): a window over episodes cannot be kept per EnvRunner. Finished episodes
+    log their cost rate (cost / length).
     """
 
     def on_episode_start(self, *, episode, **kwargs) -> None:
@@ -36,14 +32,7 @@ class SafetyMetricsCallback(RLlibCallback):
     def on_episode_end(
         self, *, episode, env_runner, metrics_logger, prev_episode_chunks=None, **kwargs
     ) -> None:
-        config = env_runner.config
         episode_cost = float(episode.get_infos(-1)[CUMULATIVE_COST_INFO])
         length = len(episode) + sum(len(chunk) for chunk in prev_episode_chunks or ())
-        window = getattr(config, "episode_cost_window", 100)
-        metrics_logger.log_value(EPISODE_COST_MEAN, episode_cost, reduce="mean", window=window)
+        window = getattr(env_runner.config, "episode_cost_window", 100)
         metrics_logger.log_value(COST_RATE, episode_cost / max(1, length), reduce="mean", window=window)
-        cost_limit = getattr(config, "cost_limit", None)
-        if cost_limit is not None:
-            metrics_logger.log_value(
-                EPISODES_OVER_LIMIT, float(episode_cost > cost_limit), reduce="mean", window=window
-            )

@@ -24,8 +24,10 @@ class PPOLagTorchLearner(SafePPOTorchLearner):
     def before_gradient_based_update(self, *, timesteps: dict[str, Any]) -> None:
         super().before_gradient_based_update(timesteps=timesteps)
         # Before the policy step, as OmniSafe: lambda <- Adam step on -lambda (J_c - d).
-        multiplier = self.lagrange.update(self.episode_cost, self.config.cost_limit)
-        self.metrics.log_value("lagrangian_multiplier", multiplier, window=1)
+        # No finished episode yet: no measurement to step on, lambda keeps its value.
+        if self.episode_cost is not None:
+            self.lagrange.update(self.episode_cost, self.config.cost_limit)
+        self.metrics.log_value("lagrangian_multiplier", self.lagrange.value, window=1)
 
     def policy_advantages(self, module_id: str, batch: dict[str, Any]) -> torch.Tensor:
         return lagrangian_advantages(

@@ -32,10 +32,22 @@ from ray.rllib.utils.metrics import (
 
 from rllib_safe.algorithms.validation import check_choice, check_count, check_range
 from rllib_safe.callbacks import SafetyMetricsCallback
-from rllib_safe.columns import EPISODE_COST_MEAN, TIMESTEP_EPISODE_COST, TIMESTEP_ITERATION
+from rllib_safe.columns import (
+    CUMULATIVE_COST_INFO,
+    EPISODE_COST_ITERATION_MEAN,
+    EPISODE_COST_MEAN,
+    EPISODES_IN_COST_WINDOW,
+    EPISODES_OVER_LIMIT,
+    TIMESTEP_EPISODE_COST,
+    TIMESTEP_ITERATION,
+)
 from rllib_safe.connectors.cost_gae import AdvantageNormalization
+from rllib_safe.core.episode_cost import EpisodeCostWindow
 
 logger = logging.getLogger(__name__)
+
+#: Key of J_c's episode window in the algorithm's (checkpointed) state.
+EPISODE_COST_WINDOW_STATE = "episode_cost_window"
 
 #: Settings in ``training()`` shared by every safe algorithm, with their defaults.
 SAFE_TRAINING_DEFAULTS: dict[str, Any] = {
@@ -203,20 +215,52 @@ class SafePPOConfig(PPOConfig):
 
 
 class SafePPO(PPO):
-    """PPO whose learners receive the measured episode cost J_c with every update."""
+    """PPO whose learners receive the measured episode cost J_c with every update.
+
+    J_c is kept here, on the driver, as the mean cost of the last ``episode_cost_window``
+    finished episodes of every EnvRunner (``EpisodeCostWindow``), each episode counted once;
+    the window is part of the algorithm's checkpointed state. Before the first episode has
+    finished there is no measurement: the learners are told none (``episode_cost`` None) and
+    each algorithm documents what it does then.
+    """
 
     @classmethod
     def get_default_config(cls) -> SafePPOConfig:
         return SafePPOConfig()
 
-    def measured_episode_cost(self) -> float | None:
-        """J_c: mean undiscounted episode cost of the last finished episodes.
+    def setup(self, config) -> None:
+        super().setup(config)
+        self.episode_costs = EpisodeCostWindow(self.config.episode_cost_window)
 
-        None while no episode has finished (also right after a restore, whose episode window
-        starts empty): the learners then keep the J_c they last used (0 at the start).
-        """
-        value = float(self.metrics.peek((ENV_RUNNER_RESULTS, EPISODE_COST_MEAN), default=math.nan))
-        return value if math.isfinite(value) else None
+    def measured_episode_cost(self) -> float | None:
+        """J_c: mean undiscounted cost of the last finished episodes; None before the first."""
+        return self.episode_costs.mean()
+
+    def record_finished_episodes(self, episodes) -> None:
+        """Adds the costs of the episodes that finished in ``episodes`` to J_c's window and logs
+        J_c, this iteration's mean and the share of the window over the limit."""
+        finished = [float(episode.get_infos(-1)[CUMULATIVE_COST_INFO]) for episode in episodes if episode.is_done]
+        self.episode_costs.extend(finished)
+        results = {
+            EPISODE_COST_MEAN: self.episode_costs.mean(),
+            EPISODE_COST_ITERATION_MEAN: sum(finished) / len(finished) if finished else None,
+            EPISODES_OVER_LIMIT: self.episode_costs.fraction_over(self.config.cost_limit),
+            EPISODES_IN_COST_WINDOW: len(self.episode_costs),
+        }
+        for name, value in results.items():
+            if value is not None:
+                self.metrics.log_value((ENV_RUNNER_RESULTS, name), value, window=1)
+
+    def get_state(self, components=None, *, not_components=None, **kwargs):
+        state = super().get_state(components, not_components=not_components, **kwargs)
+        if self._check_component(EPISODE_COST_WINDOW_STATE, components, not_components):
+            state[EPISODE_COST_WINDOW_STATE] = self.episode_costs.get_state()
+        return state
+
+    def set_state(self, state) -> None:
+        super().set_state(state)
+        if EPISODE_COST_WINDOW_STATE in state:
+            self.episode_costs.set_state(state[EPISODE_COST_WINDOW_STATE])
 
     def training_step(self) -> None:
         # PPO's new-stack step, with J_c and the iteration passed to the learners.
@@ -231,6 +275,7 @@ class SafePPO(PPO):
             if not episodes:
                 return
             self.metrics.aggregate(env_runner_results, key=ENV_RUNNER_RESULTS)
+        self.record_finished_episodes(episodes)
 
         episode_cost = self.measured_episode_cost()
         safety_timesteps = {TIMESTEP_ITERATION: self.iteration}

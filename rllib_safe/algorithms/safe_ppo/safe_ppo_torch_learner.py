@@ -12,11 +12,16 @@ from ray.rllib.evaluation.postprocessing import Postprocessing
 
 from rllib_safe.columns import (
     COST_ADVANTAGES,
+    COST_MEASURED,
     COST_VALUE_TARGETS,
     TIMESTEP_EPISODE_COST,
     TIMESTEP_ITERATION,
 )
-from rllib_safe.connectors import AddCostColumnsToTrainBatch, CostGeneralAdvantageEstimation
+from rllib_safe.connectors import (
+    AddCostColumnsToTrainBatch,
+    CostGeneralAdvantageEstimation,
+    RewardGeneralAdvantageEstimation,
+)
 
 SAFE_STATE = "safe_learner_state"
 
@@ -38,12 +43,19 @@ class SafePPOTorchLearner(PPOTorchLearner):
 
     def build(self) -> None:
         super().build()
-        self.episode_cost = 0.0
+        #: J_c as the driver measured it; None until the first episode has finished.
+        self.episode_cost: float | None = None
         self.training_iteration = 0
         if self._learner_connector is not None and self.config.add_default_connectors_to_learner_pipeline:
             self._learner_connector.insert_after(
                 AddOneTsToEpisodesAndTruncate, AddCostColumnsToTrainBatch()
             )
+            # RLlib's GAE standardises over the phantom rows too (cost_gae.py): ours does not.
+            self._learner_connector.insert_before(
+                "GeneralAdvantageEstimation",
+                RewardGeneralAdvantageEstimation(gamma=self.config.gamma, lambda_=self.config.lambda_),
+            )
+            self._learner_connector.remove("GeneralAdvantageEstimation")
             self._learner_connector.append(
                 CostGeneralAdvantageEstimation(
                     gamma=self.config.cost_gamma,
@@ -54,9 +66,12 @@ class SafePPOTorchLearner(PPOTorchLearner):
 
     def before_gradient_based_update(self, *, timesteps: dict[str, Any]) -> None:
         super().before_gradient_based_update(timesteps=timesteps)
-        self.episode_cost = float(timesteps.get(TIMESTEP_EPISODE_COST, self.episode_cost))
+        if TIMESTEP_EPISODE_COST in timesteps:
+            self.episode_cost = float(timesteps[TIMESTEP_EPISODE_COST])
         self.training_iteration = int(timesteps.get(TIMESTEP_ITERATION, self.training_iteration))
-        self.metrics.log_value("episode_cost_estimate", self.episode_cost, window=1)
+        self.metrics.log_value(COST_MEASURED, float(self.episode_cost is not None), window=1)
+        if self.episode_cost is not None:
+            self.metrics.log_value("episode_cost_estimate", self.episode_cost, window=1)
 
     def policy_advantages(self, module_id: str, batch: dict[str, Any]) -> torch.Tensor:
         """Advantages the PPO-clip surrogate maximises (plain PPO: reward advantages)."""
