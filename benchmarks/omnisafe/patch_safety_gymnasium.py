@@ -13,8 +13,8 @@ import re
 import sys
 from pathlib import Path
 
-ARRAY_DEFAULT = re.compile(r"^(?P<head>\s+\w+: np\.array = )(?P<value>COLOR\[[^\]]+\])\s*$", re.MULTILINE)
-DATACLASS_IMPORT = re.compile(r"^from dataclasses import dataclass\s*$", re.MULTILINE)
+ARRAY_DEFAULT = re.compile(r"^(?P<head>[ \t]+\w+: np\.array = )(?P<value>COLOR\[[^\]]+\])[ \t]*$", re.MULTILINE)
+DATACLASS_IMPORT = re.compile(r"^from dataclasses import dataclass[ \t]*$", re.MULTILINE)
 
 
 def patch_source(text: str) -> str:

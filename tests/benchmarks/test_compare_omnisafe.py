@@ -10,7 +10,7 @@ import csv
 import pytest
 
 from benchmarks import compare_omnisafe
-from benchmarks.omnisafe import run_omnisafe
+from benchmarks.omnisafe import patch_safety_gymnasium, run_omnisafe
 
 #: OmniSafe 0.5 progress.csv header of PPOLag (as written by a real run).
 PROGRESS_HEADER = (
@@ -156,3 +156,25 @@ def test_smoke_runs_ours_at_our_defaults_and_the_real_run_with_omnisafes_hyperpa
     assert real[2:] == ["--algos", "ppo-lag", "--envs", "SafetyHopperVelocity-v1", "--settings", "0x1", "2x4",
                         "--iterations", "2", "--omnisafe"]
     assert "--omnisafe" not in smoke
+
+
+VASES_SOURCE = '''from dataclasses import dataclass
+
+@dataclass
+class Vases:
+    alpha: float = COLOR['vase'][-1]
+    color: np.array = COLOR['vase']
+    group: np.array = GROUP['vase']
+'''
+
+
+def test_the_safety_gymnasium_patch_wraps_array_defaults_once_and_imports_field():
+    patched = patch_safety_gymnasium.patch_source(VASES_SOURCE)
+    assert patched == VASES_SOURCE.replace("import dataclass\n", "import dataclass, field\n").replace(
+        "color: np.array = COLOR['vase']", "color: np.array = field(default_factory=lambda: COLOR['vase'])")
+    assert patch_safety_gymnasium.patch_source(patched) == patched
+
+
+def test_the_safety_gymnasium_patch_leaves_a_module_without_array_defaults_alone():
+    source = "from dataclasses import dataclass\n\nalpha: float = COLOR['vase'][-1]\n"
+    assert patch_safety_gymnasium.patch_source(source) == source
