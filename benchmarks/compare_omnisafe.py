@@ -157,7 +157,8 @@ def main() -> None:
     hp = HYPERPARAMETERS | ({"steps_per_epoch": SMOKE_STEPS_PER_EPOCH} if args.smoke else {})
     env = os.environ | {"OMP_NUM_THREADS": str(args.torch_threads)}
     results = None if args.smoke else RESULTS / f"compare_omnisafe_{args.tag}.jsonl"
-    run = {"run": time.strftime("%Y-%m-%dT%H:%M:%S"), "tag": args.tag, "smoke": args.smoke}
+    run = {"run": time.strftime("%Y-%m-%dT%H:%M:%S"), "tag": args.tag, "smoke": args.smoke,
+           "torch_threads": args.torch_threads}
 
     def emit(row: dict[str, Any]) -> None:
         line = json.dumps(row | run | {"load_1m": round(os.getloadavg()[0], 2)})
