@@ -108,11 +108,19 @@ def mismatches(ours: dict[str, Any], omnisafe: dict[str, Any]) -> dict[str, dict
     }
 
 
+def ours_epochs_run(ours: dict[str, Any]) -> float | None:
+    """Epochs per update: the row's ``epochs_run``, else every epoch without a target-KL stop, else unknown."""
+    if "epochs_run" in ours:
+        return ours["epochs_run"]
+    return ours["num_epochs"] if ours.get("target_kl") is None else None
+
+
 def ours_ms_per_sgd_step(ours: dict[str, Any]) -> float | None:
-    """Learner milliseconds per minibatch step; None where a target-KL stop leaves the epochs run unknown."""
-    if ours.get("target_kl") is not None:
+    """Learner milliseconds per minibatch step; None where the epochs run are unknown."""
+    epochs = ours_epochs_run(ours)
+    if epochs is None:
         return None
-    steps = ours["num_epochs"] * math.ceil(ours["train_batch_size_per_learner"] / ours["minibatch_size"])
+    steps = epochs * math.ceil(ours["train_batch_size_per_learner"] / ours["minibatch_size"])
     return round(1000.0 * ours["seconds_per_iteration"]["learner_update"] / steps, 3)
 
 
@@ -132,7 +140,7 @@ def ratio_row(ours: dict[str, Any], omnisafe: dict[str, Any]) -> dict[str, Any]:
         "omnisafe_s_per_epoch": {key: omnisafe["seconds_per_epoch"][key] for key in ("rollout", "update")},
         "ms_per_sgd_step": {"ours": ours_ms_per_sgd_step(ours),
                             "omnisafe": omnisafe["seconds_per_epoch"]["ms_per_sgd_step"]},
-        "omnisafe_update_iters_done": omnisafe["seconds_per_epoch"]["update_iters_done"],
+        "epochs_run": {"ours": ours_epochs_run(ours), "omnisafe": omnisafe["seconds_per_epoch"]["update_iters_done"]},
         "mismatched": mismatches(ours, omnisafe),
     }
 

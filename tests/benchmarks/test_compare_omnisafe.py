@@ -135,10 +135,12 @@ def test_mismatches_name_each_differing_hyperparameter_and_a_missing_target_kl()
     }
 
 
-def test_ours_ms_per_sgd_step_counts_every_epoch_only_without_an_early_stop():
+def test_ours_ms_per_sgd_step_counts_the_epochs_run_or_every_epoch_without_an_early_stop():
     # 40 epochs x ceil(20000 / 64) = 313 minibatches: 25.04 s / 12520 steps = 2 ms.
     assert compare_omnisafe.ours_ms_per_sgd_step(ours_row()) == 2.0
     assert compare_omnisafe.ours_ms_per_sgd_step(ours_row(target_kl=0.02)) is None
+    # An early stop after 10 epochs: 25.04 s / 3130 steps.
+    assert compare_omnisafe.ours_ms_per_sgd_step(ours_row(target_kl=0.02, epochs_run=10)) == 8.0
 
 
 def test_ratio_row_divides_our_rate_by_omnisafes():
@@ -147,6 +149,7 @@ def test_ratio_row_divides_our_rate_by_omnisafes():
     assert row["setting"] == "2x4"
     assert row["ms_per_sgd_step"] == {"ours": 2.0, "omnisafe": 3.754}
     assert row["omnisafe_s_per_epoch"] == {"rollout": 18.0, "update": 47.0}
+    assert row["epochs_run"] == {"ours": 40, "omnisafe": 40.0}
     assert row["mismatched"] == {"target_kl": {"ours": None, "omnisafe": 0.02}}
 
 
