@@ -85,15 +85,25 @@ def ensure_venv(venv: Path) -> str:
     return str(venv / "bin" / "python")
 
 
+def json_object(line: str) -> dict[str, Any] | None:
+    """The JSON object a line holds, or None for any other line."""
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return row if isinstance(row, dict) else None
+
+
 def run_json_lines(argv: list[str], env: dict[str, str]) -> list[dict[str, Any]]:
     """The JSON-object lines a command prints on stdout; its other lines go to stderr as progress."""
     rows = []
     with subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=env, cwd=REPO) as process:
         for line in process.stdout:
-            if line.startswith("{"):
-                rows.append(json.loads(line))
-            else:
+            row = json_object(line)
+            if row is None:
                 sys.stderr.write(line)
+            else:
+                rows.append(row)
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(argv[:2])} failed with exit status {process.returncode}")
     return rows

@@ -181,3 +181,11 @@ def test_the_safety_gymnasium_patch_wraps_array_defaults_once_and_imports_field(
 def test_the_safety_gymnasium_patch_leaves_a_module_without_array_defaults_alone():
     source = "from dataclasses import dataclass\n\nalpha: float = COLOR['vase'][-1]\n"
     assert patch_safety_gymnasium.patch_source(source) == source
+
+
+def test_only_json_object_lines_count_as_results():
+    assert compare_omnisafe.json_object('{"side": "omnisafe", "train_steps_per_s": 1.5}\n') == {
+        "side": "omnisafe", "train_steps_per_s": 1.5}
+    assert compare_omnisafe.json_object("{'not': json}\n") is None
+    assert compare_omnisafe.json_object("[1, 2]\n") is None
+    assert compare_omnisafe.json_object("Early stopping at iter 19 due to reaching max kl\n") is None
