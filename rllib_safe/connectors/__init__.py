@@ -1,7 +1,7 @@
-"""Learner connector pieces that bring per-step costs into the train batch."""
+"""Learner connector pieces: per-step costs, GAE of rewards and costs over real steps, SMPO's columns."""
 
 from rllib_safe.connectors.cost_columns import AddCostColumnsToTrainBatch
-from rllib_safe.connectors.cost_gae import CostGeneralAdvantageEstimation
+from rllib_safe.connectors.cost_gae import CostGeneralAdvantageEstimation, RewardGeneralAdvantageEstimation
 from rllib_safe.connectors.modulated_rewards import ModulateRewards
 from rllib_safe.connectors.transition_columns import AddTransitionColumnsToTrainBatch, RecordEpisodeEnds
 
@@ -11,4 +11,5 @@ __all__ = [
     "CostGeneralAdvantageEstimation",
     "ModulateRewards",
     "RecordEpisodeEnds",
+    "RewardGeneralAdvantageEstimation",
 ]
