@@ -18,6 +18,7 @@ from rllib_safe.core.gradients import (
 from rllib_safe.core.lagrange import LagrangeMultiplier, lagrangian_advantages
 from rllib_safe.core.modulation import (
     dynamic_threshold,
+    modulate_rewards,
     modulation_weight,
     modulation_weight_derivative,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "flatten_params",
     "lagrangian_advantages",
     "manipulate_gradients",
+    "modulate_rewards",
     "modulation_weight",
     "modulation_weight_derivative",
     "natural_gradient_step",
