@@ -1,12 +1,16 @@
 """Learner connectors: what SMPO's cost critic needs about each transition (s, a, s', a').
 
 ``RecordEpisodeEnds`` runs before ``AddOneTsToEpisodesAndTruncate``, which marks every
-chunk truncated and so hides whether a chunk ended its episode (done: nothing to
-bootstrap, the episode cost is final) or was cut mid-episode (bootstrap from Q^c).
+chunk truncated and so hides whether a chunk ended its episode (the realised cost-to-go is
+complete) or was cut mid-episode.
 ``AddTransitionColumnsToTrainBatch`` runs after it and adds, per step t: the next logged
 action and its log-probability under the sampling policy, whether it is a real step of this
-chunk, whether the cost-to-go continues past s_{t+1}, and the realised discounted cost-to-go
+chunk, whether Q^c's target bootstraps from s_{t+1}, and the realised discounted cost-to-go
 (valid only in chunks that end the episode).
+
+Bootstrapping follows RLlib's GAE and our cost value head: only a true termination stops it.
+A time-limit truncation (like a chunk cut mid-episode) leaves s_{t+1} a state whose
+cost-to-go the episode's end did not observe, so the target keeps cost_gamma E Q^c(s_{t+1}, a').
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ NEXT_ACTIONS = "next_actions"
 NEXT_ACTION_LOGP = "next_action_logp"
 #: 1 where a_{t+1} is a real step of the same chunk (0 at the chunk's last step and phantom).
 NEXT_ACTION_MASK = "next_action_mask"
-#: 1 where the episode continues after step t (0 where it terminated or was truncated by
-#: the env, and at the phantom step): the SARSA target bootstraps only there.
+#: 0 where the episode terminated at step t and at the phantom step, 1 elsewhere (time-limit
+#: truncations and chunk cuts included): the SARSA target bootstraps where it is 1.
 COST_BOOTSTRAP_MASK = "cost_bootstrap_mask"
 #: sum_{k >= t} cost_gamma^(k - t) c_k to the end of the episode.
 REALISED_COST_TO_GO = "realised_cost_to_go"
@@ -75,7 +79,7 @@ class AddTransitionColumnsToTrainBatch(ConnectorV2):
             logps = episode.get_extra_model_outputs(Columns.ACTION_LOGP, slice(1, num_items))
             next_action_logps = list(logps) + [logps[-1]]
             next_action_mask = [1.0] * (num_real - 1) + [0.0, 0.0]
-            bootstrap_mask = [1.0] * (num_real - 1) + [0.0 if ended else 1.0, 0.0]
+            bootstrap_mask = [1.0] * (num_real - 1) + [0.0 if episode.is_terminated else 1.0, 0.0]
             infos = episode.get_infos(slice(1, num_items))
             costs = [float(info.get("cost", 0.0)) for info in infos]
             cost_to_go = discounted_cost_to_go(costs, self.cost_gamma) + [0.0]

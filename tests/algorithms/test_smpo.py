@@ -16,8 +16,8 @@ from rllib_safe.columns import COST_SO_FAR
 from rllib_safe.connectors import AddTransitionColumnsToTrainBatch, ModulateRewards, RecordEpisodeEnds
 from rllib_safe.connectors.modulated_rewards import (
     COST_Q_CLIPPED,
+    MODULATED_REWARD_GRAD,
     MODULATION_WEIGHT,
-    MODULATION_WEIGHT_GRAD,
     RAW_REWARDS,
 )
 from rllib_safe.connectors.transition_columns import (
@@ -28,7 +28,7 @@ from rllib_safe.connectors.transition_columns import (
     REALISED_COST_TO_GO,
     REALISED_COST_TO_GO_MASK,
 )
-from rllib_safe.core.modulation import modulation_weight
+from rllib_safe.core.modulation import modulation_weight, modulation_weight_derivative
 from tests.algorithms.learning import COST_LIMIT, small_problem_config, train
 
 
@@ -37,6 +37,11 @@ def test_registry_and_defaults():
     config = SMPOConfig()
     assert (config.modulation_base, config.threshold_eta, config.threshold_epochs) == (3.0, 2.0, 50)
     assert config.cost_gamma == pytest.approx(0.995)
+    assert (config.negative_reward_modulation, config.modulation_units, config.min_weight) == (
+        "penalise",
+        "absolute",
+        -1.0,
+    )
     config.training(cost_limit=10.0, threshold_epochs=4)
     assert [config.modulation_threshold(e) for e in (0, 2, 4, 9)] == pytest.approx([20.0, 15.0, 10.0, 10.0])
     assert config.training(use_dynamic_threshold=False).modulation_threshold(0) == 10.0
@@ -53,14 +58,28 @@ def test_registry_and_defaults():
         ("qc_target_tau", 1.5),
         ("critic_gradient_coeff", -1.0),
         ("min_weight", 1.0),
+        ("min_weight", -1e7),
         ("expected_sarsa_samples", 0),
-        ("modulate_negative_rewards", "yes"),
+        ("negative_reward_modulation", True),
+        ("negative_reward_modulation", "penalize"),
+        ("modulation_units", "relative"),
+        ("use_dynamic_threshold", "yes"),
         ("cost_limit", 0.0),
     ],
 )
 def test_validate_names_field_and_value(field, value):
     config = SMPOConfig().environment("CartPole-v1").training(**{field: value})
     with pytest.raises((ValueError, TypeError), match=rf"`{field}` = {value!r}"):
+        config.validate()
+
+
+@pytest.mark.parametrize("value", [True, False])
+def test_retired_negative_reward_flag_names_its_replacement(value):
+    message = rf"`modulate_negative_rewards` = {value!r} is no longer a setting: use `negative_reward_modulation`"
+    with pytest.raises(ValueError, match=message):
+        SMPOConfig().training(modulate_negative_rewards=value)
+    config = SMPOConfig().environment("CartPole-v1").update_from_dict({"modulate_negative_rewards": value})
+    with pytest.raises(ValueError, match=message):  # Tune's param_space and old configs set it this way
         config.validate()
 
 
@@ -85,24 +104,57 @@ def test_modulation_connector_weights_rewards_and_clips_cost_q():
             COST_SO_FAR: torch.tensor([0.0, 1.0, 0.0, 2.0, 4.5]),
         }
     }
-    connector = ModulateRewards(base=base, min_weight=-1.0, modulate_negative_rewards=False)
+    connector = ModulateRewards(base=base, units="absolute", min_weight=-1.0, negative_rewards="unmodulated")
     connector.threshold = threshold
     out = connector(rl_module={"p": _FixedCostQ()}, batch=batch, episodes=[])["p"]
 
     x = torch.tensor([0.0, 2.0, 3.0, 2.0 + threshold, 5.5])  # Q^c = 10 clipped to d' = 4
     expected_weight = modulation_weight(x, threshold, base=base, min_weight=-1.0)
-    expected_weight[4] = 1.0  # negative reward left unmodulated
     assert out[MODULATION_WEIGHT] == pytest.approx(expected_weight)
     assert out[MODULATION_WEIGHT][0] == pytest.approx(1.0)
     assert out[RAW_REWARDS].tolist() == [1.0, 2.0, 1.0, 1.0, -1.0]
-    assert out[Columns.REWARDS] == pytest.approx(expected_weight * out[RAW_REWARDS])
+    expected_rewards = expected_weight * out[RAW_REWARDS]
+    expected_rewards[4] = -1.0  # negative reward left unmodulated
+    assert out[Columns.REWARDS] == pytest.approx(expected_rewards)
     assert out[COST_Q_CLIPPED].tolist() == [0.0, 0.0, 0.0, 1.0, 0.0]
-    grad = out[MODULATION_WEIGHT_GRAD]
+    grad = out[MODULATED_REWARD_GRAD]
     assert (grad[:3] < 0).all() and grad[3] == 0.0 and grad[4] == 0.0  # clipped, unmodulated
+    expected_grad = out[RAW_REWARDS][:3] * modulation_weight_derivative(x[:3], threshold, base=base)
+    assert grad[:3] == pytest.approx(expected_grad)
+
+
+HALF_WAY_WEIGHT = (1 - 3**-0.5) / (1 - 1 / 3)  # f(d' / 2) in normalized units, b = 3
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected_rewards", "grad_sign"),
+    [
+        ("penalise", [-3.0, -(2 - HALF_WAY_WEIGHT)], -1),
+        ("paper", [1.0, -HALF_WAY_WEIGHT], 1),
+        ("unmodulated", [-1.0, -1.0], 0),
+    ],
+)
+def test_modulation_connector_negative_reward_modes(mode, expected_rewards, grad_sign):
+    """r = -1 past d' (f clamped to -1) and at x = d' / 2; d r~ / d Q^c = s(r) f', s = |r|, r or max(r, 0)."""
+    connector = ModulateRewards(base=3.0, units="normalized", min_weight=-1.0, negative_rewards=mode)
+    connector.threshold = 2.0
+    batch = {
+        "p": {
+            Columns.OBS: torch.zeros(2, 1),
+            Columns.ACTIONS: torch.zeros(2),
+            Columns.REWARDS: torch.tensor([-1.0, -1.0]),
+            COST_SO_FAR: torch.tensor([20.0, 1.0]),
+        }
+    }
+    out = connector(rl_module={"p": _FixedCostQ()}, batch=batch, episodes=[])["p"]
+    assert out[MODULATION_WEIGHT].tolist() == pytest.approx([-1.0, HALF_WAY_WEIGHT])
+    assert out[Columns.REWARDS].tolist() == pytest.approx(expected_rewards)
+    assert out[MODULATED_REWARD_GRAD][0] == 0.0  # the clamp at -1 bites
+    assert int(torch.sign(out[MODULATED_REWARD_GRAD][1])) == grad_sign
 
 
 def test_modulation_connector_clamps_weight_and_zeroes_its_gradient():
-    connector = ModulateRewards(base=3.0, min_weight=-1.0, modulate_negative_rewards=True)
+    connector = ModulateRewards(base=3.0, units="absolute", min_weight=-1.0, negative_rewards="paper")
     connector.threshold = 2.0
     batch = {
         "p": {
@@ -113,12 +165,12 @@ def test_modulation_connector_clamps_weight_and_zeroes_its_gradient():
         }
     }
     out = connector(rl_module={"p": _FixedCostQ()}, batch=batch, episodes=[])["p"]
-    assert out[MODULATION_WEIGHT][1] == -1.0 and out[MODULATION_WEIGHT_GRAD][1] == 0.0
-    assert -1.0 < out[MODULATION_WEIGHT][0] < 1.0 and out[MODULATION_WEIGHT_GRAD][0] < 0
+    assert out[MODULATION_WEIGHT][1] == -1.0 and out[MODULATED_REWARD_GRAD][1] == 0.0
+    assert -1.0 < out[MODULATION_WEIGHT][0] < 1.0 and out[MODULATED_REWARD_GRAD][0] < 0
 
 
 def test_modulation_connector_needs_threshold():
-    connector = ModulateRewards(base=3.0, min_weight=None, modulate_negative_rewards=True)
+    connector = ModulateRewards(base=3.0, units="absolute", min_weight=None, negative_rewards="penalise")
     with pytest.raises(RuntimeError, match="threshold"):
         connector(rl_module={}, batch={}, episodes=[])
 
@@ -150,7 +202,8 @@ def test_transition_columns_mask_chunk_ends_and_phantom_steps():
     from ray.rllib.connectors.learner import AddOneTsToEpisodesAndTruncate
 
     finished, cut = _episode([1.0, 2.0, 3.0], truncated=True), _episode([1.0, 1.0])
-    episodes, batch, shared = [finished, cut], {}, {}
+    terminated = _episode([2.0, 2.0], terminated=True)
+    episodes, batch, shared = [finished, cut, terminated], {}, {}
     for piece in (
         RecordEpisodeEnds(),
         AddOneTsToEpisodesAndTruncate(),
@@ -165,12 +218,14 @@ def test_transition_columns_mask_chunk_ends_and_phantom_steps():
     assert column(NEXT_ACTION_LOGP, finished)[:2] == pytest.approx([-0.5, -1.0])
     assert column(NEXT_ACTION_MASK, finished) == [1.0, 1.0, 0.0, 0.0]
     assert column(NEXT_ACTION_MASK, cut) == [1.0, 0.0, 0.0]
-    # The env truncated the first episode (no bootstrap); the second chunk was cut (bootstrap).
-    assert column(COST_BOOTSTRAP_MASK, finished) == [1.0, 1.0, 0.0, 0.0]
+    # Only termination stops the bootstrap: not the env's time limit, nor a chunk cut.
+    assert column(COST_BOOTSTRAP_MASK, finished) == [1.0, 1.0, 1.0, 0.0]
     assert column(COST_BOOTSTRAP_MASK, cut) == [1.0, 1.0, 0.0]
+    assert column(COST_BOOTSTRAP_MASK, terminated) == [1.0, 0.0, 0.0]
     assert column(REALISED_COST_TO_GO, finished) == pytest.approx([1 + 0.5 * (2 + 0.5 * 3), 3.5, 3.0, 0.0])
     assert column(REALISED_COST_TO_GO_MASK, finished) == [1.0, 1.0, 1.0, 0.0]
     assert column(REALISED_COST_TO_GO_MASK, cut) == [0.0, 0.0, 0.0]
+    assert column(REALISED_COST_TO_GO_MASK, terminated) == [1.0, 1.0, 0.0]
 
 
 @pytest.mark.parametrize(
@@ -178,7 +233,8 @@ def test_transition_columns_mask_chunk_ends_and_phantom_steps():
     [
         ("BudgetEnv", {"critic_gradient_coeff": 0.0}),
         ("BudgetEnv", {"use_dynamic_threshold": False, "qc_l2": 0.0, "min_weight": None}),
-        ("RiskySafeEnv", {"modulation_base": 2.0, "modulate_negative_rewards": False}),
+        ("BudgetEnv", {"negative_reward_modulation": "paper", "modulation_units": "normalized"}),
+        ("RiskySafeEnv", {"modulation_base": 2.0, "negative_reward_modulation": "unmodulated"}),
     ],
 )
 def test_ablations_build_and_train_one_iteration(ray_session, env, ablation):
@@ -195,6 +251,7 @@ def test_ablations_build_and_train_one_iteration(ray_session, env, ablation):
         "modulation_weight_negative_fraction",
         "qc_clipped_fraction",
         "modulation_threshold",
+        "advantage_std",
         "qc_loss",
         "qc_prediction_error",
     ):

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import math
+from typing import get_args
 
 from ray.rllib.algorithms.algorithm_config import NotProvided
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 from rllib_safe.algorithms.safe_ppo.safe_ppo import SafePPO, SafePPOConfig, check_range
-from rllib_safe.core.modulation import dynamic_threshold
+from rllib_safe.algorithms.validation import check_choice
+from rllib_safe.core.modulation import (
+    WEIGHT_FLOOR,
+    ModulationUnits,
+    NegativeRewardModulation,
+    dynamic_threshold,
+)
 
 #: SMPO's settings in ``training()`` with their defaults.
 SMPO_TRAINING_DEFAULTS = {
@@ -20,10 +27,23 @@ SMPO_TRAINING_DEFAULTS = {
     "qc_lr": 1e-3,
     "qc_target_tau": 0.05,
     "critic_gradient_coeff": 1.0,
-    "modulate_negative_rewards": True,
+    "negative_reward_modulation": "penalise",
+    "modulation_units": "absolute",
     "min_weight": -1.0,
     "expected_sarsa_samples": 4,
 }
+
+#: The setting ``negative_reward_modulation`` replaced.
+RETIRED_NEGATIVE_REWARD_FLAG = "modulate_negative_rewards"
+
+
+def retired_flag_error(value) -> ValueError:
+    return ValueError(
+        f"`{RETIRED_NEGATIVE_REWARD_FLAG}` = {value!r} is no longer a setting: use `negative_reward_modulation` "
+        "= 'paper' (every reward times f, what True did) or 'unmodulated' (what False did). The default "
+        "'penalise' scales r >= 0 by f and r < 0 by (2 - f), so that past the budget (f < 0) a negative "
+        "reward stays a penalty instead of becoming a bonus."
+    )
 
 
 class SMPOConfig(SafePPOConfig):
@@ -31,7 +51,9 @@ class SMPOConfig(SafePPOConfig):
 
     Ablations of the paper are switches: ``critic_gradient_coeff=0`` (no gradient through
     Q^c), ``use_dynamic_threshold=False`` (d' = d), ``qc_l2=0`` (no regularisation),
-    ``modulation_base`` in {2, 3, 4}.
+    ``modulation_base`` in {2, 3, 4}. The paper's literal modulation is
+    ``negative_reward_modulation="paper", min_weight=None``; the defaults differ on negative
+    rewards and clamp f at -1 (``rllib_safe.core.modulation`` says why).
 
     Example:
         >>> SMPOConfig().environment("SafetyPointGoal1-v0").training(cost_limit=25, modulation_base=3.0)
@@ -53,7 +75,8 @@ class SMPOConfig(SafePPOConfig):
         qc_lr: float = NotProvided,
         qc_target_tau: float = NotProvided,
         critic_gradient_coeff: float = NotProvided,
-        modulate_negative_rewards: bool = NotProvided,
+        negative_reward_modulation: NegativeRewardModulation = NotProvided,
+        modulation_units: ModulationUnits = NotProvided,
         min_weight: float | None = NotProvided,
         expected_sarsa_samples: int = NotProvided,
         **kwargs,
@@ -69,13 +92,22 @@ class SMPOConfig(SafePPOConfig):
                 (biases excluded), added to Q^c's MSE; 0 disables it (ablation).
             qc_lr: Learning rate of Q^c's own Adam optimizer.
             qc_target_tau: Polyak rate of Q^c's target copy per gradient step (1 = copy).
-            critic_gradient_coeff: kappa, weight of the policy-gradient term through Q^c;
+            critic_gradient_coeff: kappa, weight of the policy-gradient term through Q^c
+                relative to PPO's term (both divided by the reward advantages' std);
                 0 disables it (ablation).
-            modulate_negative_rewards: False leaves negative rewards unmodulated.
-            min_weight: Lower clamp of f (None: no clamp; f is unbounded below past d').
+            negative_reward_modulation: How r < 0 is modulated: "penalise" (default,
+                r~ = (2 - f) r: never better than r, a penalty stays one past d'),
+                "unmodulated" (r~ = r) or "paper" (r~ = f r, a bonus once f < 0).
+                r >= 0 always gives r~ = f r.
+            modulation_units: "absolute" (the paper's f of the cost x) or "normalized"
+                (f(x) = (1 - b^(x/d' - 1)) / (1 - b^(-1)), the same curve on x / d').
+            min_weight: Lower clamp of f, in [-1e6, 1) (None: the paper's unclamped f, which
+                still stops at -1e6 so that every number stays finite).
             expected_sarsa_samples: Actions sampled from pi(.|s') for the expected SARSA
                 target with continuous actions (discrete actions use the exact expectation).
         """
+        if RETIRED_NEGATIVE_REWARD_FLAG in kwargs:
+            raise retired_flag_error(kwargs[RETIRED_NEGATIVE_REWARD_FLAG])
         super().training(**kwargs)
         self._update_settings(locals(), SMPO_TRAINING_DEFAULTS)
         return self
@@ -92,10 +124,15 @@ class SMPOConfig(SafePPOConfig):
         check_range("critic_gradient_coeff", self.critic_gradient_coeff, 0.0, math.inf, high_open=True)
         check_range("expected_sarsa_samples", self.expected_sarsa_samples, 1, math.inf, high_open=True)
         if self.min_weight is not None:
-            check_range("min_weight", self.min_weight, -math.inf, 1.0, low_open=True, high_open=True)
-        for flag in ("use_dynamic_threshold", "modulate_negative_rewards"):
-            if not isinstance(getattr(self, flag), bool):
-                raise TypeError(f"`{flag}` = {getattr(self, flag)!r} is invalid: it must be True or False.")
+            check_range("min_weight", self.min_weight, WEIGHT_FLOOR, 1.0, high_open=True)
+        check_choice("negative_reward_modulation", self.negative_reward_modulation, get_args(NegativeRewardModulation))
+        check_choice("modulation_units", self.modulation_units, get_args(ModulationUnits))
+        if hasattr(self, RETIRED_NEGATIVE_REWARD_FLAG):  # set by update_from_dict (Tune, old configs)
+            raise retired_flag_error(getattr(self, RETIRED_NEGATIVE_REWARD_FLAG))
+        if not isinstance(self.use_dynamic_threshold, bool):
+            raise TypeError(
+                f"`use_dynamic_threshold` = {self.use_dynamic_threshold!r} is invalid: it must be True or False."
+            )
 
     def modulation_threshold(self, iteration: int) -> float:
         """d' for the given training iteration (d itself without the dynamic schedule)."""

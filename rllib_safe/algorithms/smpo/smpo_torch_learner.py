@@ -23,17 +23,22 @@ import torch
 from ray.rllib.connectors.learner import (
     AddNextObservationsFromEpisodesToTrainBatch,
     AddOneTsToEpisodesAndTruncate,
-    GeneralAdvantageEstimation,
 )
 from ray.rllib.core.columns import Columns
 
 from rllib_safe.algorithms.safe_ppo.safe_ppo_torch_learner import SafePPOTorchLearner, masked_mean
 from rllib_safe.columns import COSTS
-from rllib_safe.connectors import AddTransitionColumnsToTrainBatch, ModulateRewards, RecordEpisodeEnds
+from rllib_safe.connectors import (
+    AddTransitionColumnsToTrainBatch,
+    ModulateRewards,
+    RecordEpisodeEnds,
+    RewardGeneralAdvantageEstimation,
+)
+from rllib_safe.connectors.cost_gae import ADVANTAGE_STD
 from rllib_safe.connectors.modulated_rewards import (
     COST_Q_CLIPPED,
+    MODULATED_REWARD_GRAD,
     MODULATION_WEIGHT,
-    MODULATION_WEIGHT_GRAD,
     RAW_REWARDS,
 )
 from rllib_safe.connectors.transition_columns import (
@@ -44,6 +49,7 @@ from rllib_safe.connectors.transition_columns import (
     REALISED_COST_TO_GO,
     REALISED_COST_TO_GO_MASK,
 )
+from rllib_safe.core.modulation import WEIGHT_FLOOR
 
 COST_Q_OPTIMIZER = "cost_q"
 
@@ -64,8 +70,9 @@ class SMPOTorchLearner(SafePPOTorchLearner):
         super().build()
         self.modulation = ModulateRewards(
             base=self.config.modulation_base,
+            units=self.config.modulation_units,
             min_weight=self.config.min_weight,
-            modulate_negative_rewards=self.config.modulate_negative_rewards,
+            negative_rewards=self.config.negative_reward_modulation,
         )
         pipeline = self._learner_connector
         if pipeline is not None and self.config.add_default_connectors_to_learner_pipeline:
@@ -77,7 +84,7 @@ class SMPOTorchLearner(SafePPOTorchLearner):
             pipeline.insert_after(
                 AddTransitionColumnsToTrainBatch, AddNextObservationsFromEpisodesToTrainBatch()
             )
-            pipeline.insert_before(GeneralAdvantageEstimation, self.modulation)
+            pipeline.insert_before(RewardGeneralAdvantageEstimation, self.modulation)
 
     def configure_optimizers_for_module(self, module_id, config=None) -> None:
         module = self._module[module_id].unwrapped()
@@ -114,7 +121,10 @@ class SMPOTorchLearner(SafePPOTorchLearner):
         return loss
 
     def cost_q_loss(self, module_id, module, batch, next_action_dist_inputs) -> torch.Tensor:
-        """Expected SARSA: y = c + cost_gamma (1 - done) E_{a'~pi(.|s')} Q^c_target(s', a')."""
+        """Expected SARSA: y = c + cost_gamma (1 - terminated) E_{a'~pi(.|s')} Q^c_target(s', a').
+
+        Time-limit truncation bootstraps like any non-terminal step (transition_columns.py).
+        """
         cost_q = module.compute_cost_q_values(batch[Columns.OBS], batch[Columns.ACTIONS])
         with torch.no_grad():
             next_cost_q = module.expected_cost_q_values(
@@ -142,7 +152,13 @@ class SMPOTorchLearner(SafePPOTorchLearner):
         return mse + self.config.qc_l2 * l2
 
     def critic_gradient_loss(self, module_id, module, batch, next_action_dist_inputs) -> torch.Tensor:
-        """PPO-clip surrogate of E[r_t f'(x_t) grad_theta Q^c(s_t, a_t)] (section 3).
+        """PPO-clip surrogate of E[(d r~_t / d Q^c) grad_theta Q^c(s_t, a_t)] / std(A) (section 3).
+
+        d r~_t / d Q^c = s(r_t) f'(x_t), the paper's r_t f'(x_t) for r_t >= 0 (s: see
+        ``rllib_safe.core.modulation``). Units: PPO's term uses the reward advantages divided
+        by their std (over real steps), so this term is divided by the same std: both are
+        then (1/std) times a gradient of the modulated return, kappa weighs them as the
+        paper's sum does, and scaling every reward by k leaves the update unchanged.
 
         grad_theta Q^c(s_t, a_t) ~ cost_gamma E[grad log pi(a'|s') A^c(s', a')] with the logged
         next action a' and A^c(s', a') = Q^c(s', a') - E_{a~pi(.|s')} Q^c(s', a): the baseline
@@ -163,7 +179,7 @@ class SMPOTorchLearner(SafePPOTorchLearner):
                 num_samples=self.config.expected_sarsa_samples,
                 target=False,
             )
-            weight = batch[RAW_REWARDS] * batch[MODULATION_WEIGHT_GRAD] * self.config.cost_gamma
+            weight = batch[MODULATED_REWARD_GRAD] * self.config.cost_gamma / batch[ADVANTAGE_STD]
             advantages = weight * (next_cost_q - baseline)
         clip = self.config.clip_param
         surrogate = torch.min(
@@ -177,18 +193,16 @@ class SMPOTorchLearner(SafePPOTorchLearner):
 
     def log_modulation(self, module_id, batch) -> None:
         weight = batch[MODULATION_WEIGHT]
-        min_weight = self.config.min_weight
+        lower = WEIGHT_FLOOR if self.config.min_weight is None else self.config.min_weight
         self.metrics.log_dict(
             {
                 "modulation_weight_mean": masked_mean(weight, batch),
                 "modulation_weight_negative_fraction": masked_mean((weight < 0).float(), batch),
-                "modulation_weight_clamped_fraction": masked_mean(
-                    (weight <= min_weight).float() if min_weight is not None else torch.zeros_like(weight),
-                    batch,
-                ),
+                "modulation_weight_clamped_fraction": masked_mean((weight <= lower).float(), batch),
                 "qc_clipped_fraction": masked_mean(batch[COST_Q_CLIPPED], batch),
                 "modulation_threshold": self.modulation.threshold,
                 "raw_reward_mean": masked_mean(batch[RAW_REWARDS], batch),
+                "advantage_std": batch[ADVANTAGE_STD][0],
             },
             key=module_id,
             window=1,
