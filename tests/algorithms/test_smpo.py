@@ -65,6 +65,8 @@ def test_registry_and_defaults():
         ("modulation_units", "relative"),
         ("use_dynamic_threshold", "yes"),
         ("cost_limit", 0.0),
+        ("cost_limit", 1e-7),
+        ("cost_limit", float("inf")),
     ],
 )
 def test_validate_names_field_and_value(field, value):

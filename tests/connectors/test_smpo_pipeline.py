@@ -24,13 +24,15 @@ from tests.connectors.episodes import (
 REWARDS = [1.0, -0.5, 0.0, 2.0, -1.0, 0.3, 0.0, -2.0, 1.5, 0.7]
 
 #: Settings old configs also had first, then the new choices with the unclamped weight (the
-#: core tests cover every min_weight); cost limits 5 and 1e-3.
+#: core tests cover every min_weight); cost limits 5 and 1e-6 (the least SMPO accepts).
 SETTINGS = [
     {"min_weight": None},
     {"min_weight": None, "modulation_base": 10.0},
     {"min_weight": -1.0},
     {"min_weight": None, "cost_limit": 1e-3},
-    {"min_weight": None, "modulation_units": "normalized", "cost_limit": 1e-3},
+    {"min_weight": None, "cost_limit": 1e-6, "modulation_base": 1.0001},
+    {"min_weight": None, "cost_limit": 1e-6, "modulation_base": 1e3, "negative_reward_modulation": "paper"},
+    {"min_weight": None, "modulation_units": "normalized", "cost_limit": 1e-6},
 ] + [
     {"min_weight": None, "modulation_units": u, "negative_reward_modulation": n, "modulation_base": b}
     for u, n, b in itertools.product(["absolute", "normalized"], ["penalise", "unmodulated", "paper"], [1.0001, 1e3])

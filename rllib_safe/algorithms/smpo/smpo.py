@@ -33,6 +33,9 @@ SMPO_TRAINING_DEFAULTS = {
     "expected_sarsa_samples": 4,
 }
 
+#: f needs d' > 0, and f' (about -1/d' below d') must stay a float32 number times any reward.
+MIN_COST_LIMIT = 1e-6
+
 #: The setting ``negative_reward_modulation`` replaced.
 RETIRED_NEGATIVE_REWARD_FLAG = "modulate_negative_rewards"
 
@@ -114,7 +117,7 @@ class SMPOConfig(SafePPOConfig):
 
     def validate(self) -> None:
         super().validate()
-        check_range("cost_limit", self.cost_limit, 0.0, math.inf, low_open=True)  # f needs d' > 0
+        check_range("cost_limit", self.cost_limit, MIN_COST_LIMIT, math.inf, high_open=True)
         check_range("modulation_base", self.modulation_base, 1.0, math.inf, low_open=True, high_open=True)
         check_range("threshold_eta", self.threshold_eta, 1.0, math.inf, high_open=True)
         check_range("threshold_epochs", self.threshold_epochs, 0, math.inf, high_open=True)
