@@ -1,127 +1,428 @@
-"""Fixed-budget comparison of every algorithm: final return and cost over seeds.
+"""Learning benchmark: each run of a suite trained to its budget, resumable run by run, then a report.
 
-Prints one JSON line per run (algorithm, env, seed) and one summary line per (algorithm,
-env) with mean +- std over seeds of the final raw return and episode cost, the learner's
-update time per iteration (manipulation included for PCRPO, so it compares directly with
-PPO's) and the end-to-end training steps/s. All runs share one local Ray instance and the
-same hyperparameters apart from each algorithm's own settings.
+    python benchmarks/learning.py --suite standard              # every run not in the results file yet
+    python benchmarks/learning.py --suite standard --jobs 16    # 16 runs at once, one CPU each
+    python benchmarks/learning.py --suite standard --tasks SafetyPointCircle1-v0 --algos pcrpo smpo --seeds 0
+    python benchmarks/learning.py --suite standard --dry-run    # the plan: done, to resume, to start
+    python benchmarks/learning.py --suite standard --report     # table and figures from the results file
+    python benchmarks/learning.py --suite smoke                 # the same code path in seconds
 
-    python benchmarks/learning.py                      # all algorithms, 2 envs, 3 seeds
-    python benchmarks/learning.py --algos pcrpo crpo --envs SafetyHopperVelocity-v1 --seeds 0
+Suites are data (benchmarks/learning_suites.py). Each run trains in its own run directory
+(``rllib-safe train``'s: results.jsonl, checkpoints every few iterations) under
+``results/learning/<suite>/<task>/<algo>/seed<k>/``. A run whose line is in the results file
+(``benchmarks/results/learning_<suite>.jsonl`` for the standard suite) is skipped; an interrupted
+run (Ctrl-C, a crash, a killed job) continues from its last checkpoint. Each finished run appends
+one JSON line: its settings, seed, budget, git revision, env steps, wall time, steps/s, the
+figures of ``learning_report.run_figures`` and its learning curve. The report (``--report``, and
+after every session) is computed from that file alone.
+
+``--jobs 1`` (the default) trains the runs one after the other in this process on one Ray
+instance (all of this machine's CPUs). ``--jobs N`` starts N runs at once, each in its own
+process with its own Ray instance, pinned to one CPU; its progress goes to
+``results/learning/<suite>/logs/<task>_<algo>_seed<k>.log``. A run's config (settings, seed,
+EnvRunners) never depends on ``--jobs``; only its speed does.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
-import statistics
+import math
+import os
+import shutil
+import signal
+import subprocess
 import sys
 import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import ray
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchmarks.learning_report import load_records, run_figures, write_report  # noqa: E402
+from benchmarks.learning_suites import REPO, SUITES, RunSpec, Suite, run_key  # noqa: E402
+from rllib_safe.runs import (  # noqa: E402
+    CHECKPOINT_MARKER,
+    CHECKPOINTS_DIR,
+    COST_KEY,
+    RESULTS_FILE,
+    RETURN_KEY,
+    STEPS_KEY,
+    format_duration,
+)
 
-from throughput import time_breakdown  # noqa: E402
-
-from rllib_safe.algorithms import ALGORITHMS, default_config  # noqa: E402
-
-# Slacks for PCRPO per env: the authors' Hopper values, +-5 elsewhere (algorithms.md sec. 2).
-PCRPO_SLACKS = {"SafetyHopperVelocity-v1": (9.0, -9.0)}
-DEFAULT_SLACKS = (5.0, -5.0)
-# Cost limits that bind within a short budget: early Hopper policies spend about 3-13 per
-# episode (under the papers' 25, so every algorithm would just be PPO); PointGoal1's random
-# walk into hazards spends more than 25.
-COST_LIMITS = {"SafetyHopperVelocity-v1": 5.0, "SafetyPointGoal1-v0": 25.0}
-DEFAULT_COST_LIMIT = 25.0
+RUN_META_FILE = "benchmark_run.json"
+RECORD_FILE = "benchmark_record.json"
+INTERRUPTED = 130
 
 
-def build_config(algo: str, env: str, seed: int, cost_limit: float):
-    config = (
-        default_config(algo)
-        .environment(env)
-        .env_runners(num_env_runners=1, num_envs_per_env_runner=4)
-        .training(cost_limit=cost_limit)
-        .debugging(seed=seed)
+class RunDirMismatch(ValueError):
+    """A run directory holds a run with other settings than the one asked for."""
+
+
+def git_revision() -> str:
+    """``HEAD``'s short hash, ``-dirty`` when tracked files differ from it; ``unknown`` without git."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, check=True).stdout
+
+    try:
+        revision = git("rev-parse", "--short=12", "HEAD").strip()
+        return revision + ("-dirty" if git("status", "--porcelain", "--untracked-files=no").strip() else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def select_runs(suite: Suite, tasks: list[str] | None, algos: list[str] | None, seeds: list[int] | None):
+    """The suite's runs that pass the filters; a filter value the suite does not have is an error."""
+    for flag, given, known in (("--tasks", tasks, suite.tasks()), ("--algos", algos, suite.algos()),
+                               ("--seeds", seeds, sorted({run.seed for run in suite.runs}))):
+        unknown = [value for value in given or () if value not in known]
+        if unknown:
+            raise SystemExit(f"{flag} {' '.join(map(str, unknown))}: not in suite {suite.name!r}; "
+                             f"choose from {' '.join(map(str, known))}")
+    return [
+        run for run in suite.runs
+        if (not tasks or run.task in tasks) and (not algos or run.algo in algos) and (not seeds or run.seed in seeds)
+    ]
+
+
+def has_checkpoint(run_dir: Path) -> bool:
+    return any((path / CHECKPOINT_MARKER).exists() for path in (run_dir / CHECKPOINTS_DIR).glob("iter_*"))
+
+
+def prepare_run_dir(spec: RunSpec, run_dir: Path) -> dict:
+    """The run directory's metadata (run key, git revision at start, sessions so far), updated.
+
+    A directory this benchmark started that has no checkpoint yet is started again from
+    scratch; one that holds another run (other settings or budget) is an error.
+    """
+    meta_path = run_dir / RUN_META_FILE
+    if meta_path.exists():
+        meta = json.loads(meta_path.read_text())
+        if meta["key"] != spec.key():
+            raise RunDirMismatch(f"{run_dir} holds another run ({meta['key']}), not {spec.key()}: "
+                                 "move it away or pick another --runs-dir")
+        if has_checkpoint(run_dir):
+            meta["sessions"] += 1
+            meta_path.write_text(json.dumps(meta))
+            return meta
+        shutil.rmtree(run_dir)
+    elif run_dir.exists() and any(run_dir.iterdir()):
+        raise RunDirMismatch(f"{run_dir} is not empty and was not started by this benchmark")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    meta = {"key": spec.key(), "git_revision": git_revision(), "started_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "sessions": 1}
+    meta_path.write_text(json.dumps(meta))
+    return meta
+
+
+def train_options(spec: RunSpec, run_dir: Path, checkpoint_every: int):
+    """``rllib-safe train``'s options for the run: resumed from its last checkpoint if it has one."""
+    from rllib_safe.cli.options import TrainOptions
+
+    if has_checkpoint(run_dir):
+        return TrainOptions(resume=run_dir, run_dir=run_dir, checkpoint_every=checkpoint_every)
+    return TrainOptions(
+        algo=spec.algo, env=spec.task, cost_limit=spec.cost_limit, timesteps=spec.timesteps, seed=spec.seed,
+        run_dir=run_dir, checkpoint_every=checkpoint_every, **spec.settings,
     )
-    if algo == "pcrpo":
-        upper, lower = PCRPO_SLACKS.get(env, DEFAULT_SLACKS)
-        config.training(slack_upper=upper, slack_lower=lower)
-    return config
 
 
-def run(algo: str, env: str, seed: int, timesteps: int, cost_limit: float) -> dict:
-    algorithm = build_config(algo, env, seed, cost_limit).build_algo()
-    start = time.perf_counter()
-    results = []
-    try:
-        while not results or results[-1]["num_env_steps_sampled_lifetime"] < timesteps:
-            results.append(algorithm.train())
-    finally:
-        algorithm.stop()
-    steps = int(results[-1]["num_env_steps_sampled_lifetime"])
-    runners = results[-1]["env_runners"]
+def read_iterations(run_dir: Path) -> list[dict]:
+    """The run's results by iteration; an iteration repeated after a resume keeps its last result."""
+    by_iteration = {}
+    for line in (run_dir / RESULTS_FILE).read_text().splitlines():
+        if line.strip():
+            result = json.loads(line)
+            by_iteration[result["training_iteration"]] = result
+    return [by_iteration[i] for i in sorted(by_iteration)]
+
+
+def measured(value) -> float | None:
+    """A finite number, or None (RLlib reports NaN or nothing before the first finished episode)."""
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+def curve_of(iterations: list[dict]) -> dict[str, list]:
     return {
-        "algo": algo,
-        "env": env,
-        "seed": seed,
-        "env_steps": steps,
-        "final_return": runners.get("episode_return_mean"),
-        "final_cost": runners.get("episode_cost_mean"),
-        "cost_limit": cost_limit,
-        # After the first iteration (it seeds RLlib's timer average): same for every algorithm.
-        "learner_update_s_per_iteration": time_breakdown(results)["learner_update"] if len(results) > 1 else None,
-        "steps_per_s": steps / (time.perf_counter() - start),
+        "env_steps": [int(r[STEPS_KEY]) for r in iterations],
+        "return": [measured(r.get(RETURN_KEY)) for r in iterations],
+        "cost": [measured(r.get(COST_KEY)) for r in iterations],
     }
 
 
-def summarize(runs: list[dict]) -> dict:
-    def mean_std(key):
-        values = [r[key] for r in runs if r[key] is not None]
-        if not values:
-            return None, None
-        return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+def rounded(curve: dict[str, list]) -> dict[str, list]:
+    return {key: [v if v is None or isinstance(v, int) else round(v, 2) for v in values]
+            for key, values in curve.items()}
 
-    ret, ret_std = mean_std("final_return")
-    cost, cost_std = mean_std("final_cost")
+
+def record_of(suite: Suite, spec: RunSpec, run_dir: Path, meta: dict) -> dict:
+    """The run's line of the results file, from its run directory."""
+    iterations = read_iterations(run_dir)
+    curve = curve_of(iterations)
+    wall_s = sum(r["time_this_iter_s"] for r in iterations)
+    revision = git_revision()
     return {
-        "summary": True,
-        "algo": runs[0]["algo"],
-        "env": runs[0]["env"],
-        "seeds": len(runs),
-        "return_mean": ret,
-        "return_std": ret_std,
-        "cost_mean": cost,
-        "cost_std": cost_std,
-        "cost_limit": runs[0]["cost_limit"],
-        "learner_update_s_per_iteration": mean_std("learner_update_s_per_iteration")[0],
-        "steps_per_s": statistics.mean(r["steps_per_s"] for r in runs),
+        "suite": suite.name, "tier": spec.tier, "task": spec.task, "algo": spec.algo, "seed": spec.seed,
+        "cost_limit": spec.cost_limit, "timesteps": spec.timesteps, "settings": spec.settings,
+        "git_revision": meta["git_revision"],
+        **({"git_revision_at_end": revision} if revision != meta["git_revision"] else {}),
+        "started_at": meta["started_at"], "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "sessions": meta["sessions"],  # > 1: resumed from a checkpoint (valid, not bit-identical to one session)
+        "cpus": len(os.sched_getaffinity(0)),
+        "iterations": len(iterations), "env_steps": curve["env_steps"][-1],
+        "wall_s": round(wall_s, 1), "steps_per_s": round(curve["env_steps"][-1] / wall_s, 1),
+        **run_figures(curve, spec.cost_limit),
+        "curve": rounded(curve),
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--algos", nargs="+", default=list(ALGORITHMS), choices=list(ALGORITHMS))
-    parser.add_argument("--envs", nargs="+", default=["SafetyHopperVelocity-v1", "SafetyPointGoal1-v0"])
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--timesteps", type=int, default=16_000, help="env steps per run")
-    parser.add_argument("--cost-limit", type=float, help="one limit for every env (default: COST_LIMITS)")
-    args = parser.parse_args()
+def train_run(suite: Suite, spec: RunSpec, runs_dir: Path, echo: Callable[[str], None] = print) -> dict | None:
+    """Trains (or resumes) one run to its budget on the running Ray; its record, or None if interrupted."""
+    from rllib_safe.runs import train
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    run_dir = runs_dir / spec.relative_dir()
+    meta = prepare_run_dir(spec, run_dir)
+    summary = train(train_options(spec, run_dir, suite.checkpoint_every), echo)
+    return record_of(suite, spec, run_dir, meta) if summary["status"] == "completed" else None
+
+
+def append_record(results_file: Path, record: dict) -> None:
+    results_file.parent.mkdir(parents=True, exist_ok=True)
+    with results_file.open("a", encoding="utf-8") as file:
+        file.write(json.dumps(record) + "\n")
+
+
+class Progress:
+    """One line per finished run: count, the run's figures, and the suite's ETA from this session's rate."""
+
+    def __init__(self, runs: list[RunSpec]):
+        self.total, self.done = len(runs), 0
+        self.remaining_steps = sum(run.timesteps for run in runs)
+        self.steps_done, self.start = 0, time.perf_counter()
+
+    def finished(self, spec: RunSpec, record: dict | None, outcome: str = "done") -> str:
+        self.done += 1
+        self.remaining_steps -= spec.timesteps
+        if record is None:
+            return f"[{self.done}/{self.total}] {outcome}: {spec.name()}"
+        self.steps_done += record["env_steps"]
+        rate = self.steps_done / (time.perf_counter() - self.start)
+        figures = " | ".join(f"{name} {format_figure(record[key])}" for name, key in (
+            ("return", "final_return"), ("J_c", "final_cost"), ("over limit", "over_limit_fraction")))
+        return (f"[{self.done}/{self.total}] {outcome}: {spec.name()} | {figures} (d = {spec.cost_limit:g}) | "
+                f"{record['env_steps']} steps in {format_duration(record['wall_s'])} | "
+                f"suite ETA {format_duration(self.remaining_steps / rate)}")
+
+
+def format_figure(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+@dataclass
+class Session:
+    """How this session's runs ended: the failed ones' names, and whether it was interrupted."""
+
+    failed: list[str] = field(default_factory=list)
+    interrupted: bool = False
+
+
+def run_in_process(suite: Suite, runs: list[RunSpec], runs_dir: Path, results_file: Path) -> Session:
+    """Trains the runs one after the other on this process's Ray."""
+    from rllib_safe.runs import init_ray
+
+    init_ray(None)
+    stop_on_signals()
+    progress, session = Progress(runs), Session()
+    for position, spec in enumerate(runs, start=1):
+        print(f"=== run {position}/{len(runs)}: {spec.name()}, {spec.timesteps} env steps", flush=True)
+        try:
+            record = train_run(suite, spec, runs_dir, lambda line, p=position: print(f"[{p}/{len(runs)}] {line}",
+                                                                                    flush=True))
+        except Exception:  # one failed run does not end a suite of hours; it resumes next time
+            traceback.print_exc()
+            session.failed.append(spec.name())
+            print(progress.finished(spec, None, "FAILED"), flush=True)
+            continue
+        if record is None:
+            print(f"Interrupted: {spec.name()} continues from its checkpoint next time.", flush=True)
+            session.interrupted = True
+            break
+        append_record(results_file, record)
+        print(progress.finished(spec, record), flush=True)
+    return session
+
+
+def interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def stop_on_signals() -> None:
+    """Ctrl-C and ``kill`` stop like Ctrl-C in ``rllib-safe train``: the run saves a checkpoint.
+
+    Set again after ``ray.init``, which installs its own SIGTERM handler (exit, no checkpoint);
+    SIGINT is set explicitly since a shell's background job inherits it ignored.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def worker_command(suite: Suite, spec: RunSpec, runs_dir: Path) -> list[str]:
+    return [sys.executable, str(Path(__file__).resolve()), "--suite", suite.name, "--runs-dir", str(runs_dir),
+            "--worker", spec.key()]
+
+
+def run_worker(suite: Suite, key: str, runs_dir: Path) -> int:
+    """One run in a child process on its own Ray instance; its record lands in the run directory."""
+    import ray
+    import torch
+
+    from rllib_safe.algorithms import default_config
+
+    torch.set_num_threads(1)
+    spec = next(run for run in suite.runs if run.key() == key)
+    runners = spec.settings.get("num_env_runners", default_config(spec.algo).num_env_runners)
+    ray.init(address="local", num_cpus=runners + 1, include_dashboard=False)  # logical CPUs for the EnvRunners
+    stop_on_signals()
     try:
-        for env in args.envs:
-            for algo in args.algos:
-                runs = []
-                for seed in args.seeds:
-                    cost_limit = args.cost_limit or COST_LIMITS.get(env, DEFAULT_COST_LIMIT)
-                    runs.append(run(algo, env, seed, args.timesteps, cost_limit))
-                    print(json.dumps(runs[-1]), flush=True)
-                print(json.dumps(summarize(runs)), flush=True)
+        record = train_run(suite, spec, runs_dir, lambda line: print(line, flush=True))
     finally:
         ray.shutdown()
+    if record is None:
+        return INTERRUPTED
+    (runs_dir / spec.relative_dir() / RECORD_FILE).write_text(json.dumps(record))
+    return 0
+
+
+def start_worker(suite: Suite, spec: RunSpec, runs_dir: Path, cpu: int) -> subprocess.Popen:
+    """The run's child process, pinned to ``cpu``, its output in ``RUNS_DIR/logs/`` (kept across resumes).
+
+    It gets a session of its own, so a Ctrl-C meant for the suite reaches it once, from
+    :func:`stop_workers`, and not twice (a second one would cut its checkpoint short).
+    """
+    log = runs_dir / "logs" / f"{spec.task}_{spec.algo}_seed{spec.seed}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a") as output:
+        child = subprocess.Popen(
+            worker_command(suite, spec, runs_dir), stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+            env=os.environ | {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+            preexec_fn=functools.partial(os.sched_setaffinity, 0, {cpu}),
+        )
+    print(f"started on CPU {cpu}: {spec.name()} (log {log})", flush=True)
+    return child
+
+
+def worker_record(runs_dir: Path, spec: RunSpec) -> dict:
+    return json.loads((runs_dir / spec.relative_dir() / RECORD_FILE).read_text())
+
+
+def stop_workers(active: dict) -> None:
+    """SIGTERM (their Ctrl-C, see :func:`main`) to every child; each saves a checkpoint and exits."""
+    print("Interrupted: the active runs save a checkpoint and stop ...", flush=True)
+    for child in active:
+        child.send_signal(signal.SIGTERM)
+    for child in active:
+        child.wait()
+
+
+def run_parallel(suite: Suite, runs: list[RunSpec], runs_dir: Path, results_file: Path, jobs: int) -> Session:
+    """Up to ``jobs`` runs at once, each a child process on one CPU."""
+    cpus = sorted(os.sched_getaffinity(0))
+    free_cpus = [cpus[slot % len(cpus)] for slot in range(jobs)]
+    pending, active, progress, session = list(runs), {}, Progress(runs), Session()
+    try:
+        while pending or active:
+            while pending and free_cpus:
+                spec, cpu = pending.pop(0), free_cpus.pop(0)
+                active[start_worker(suite, spec, runs_dir, cpu)] = (spec, cpu)
+            time.sleep(1.0)
+            for child in [c for c in active if c.poll() is not None]:
+                spec, cpu = active.pop(child)
+                free_cpus.append(cpu)
+                if child.returncode == 0:
+                    record = worker_record(runs_dir, spec)
+                    append_record(results_file, record)
+                    print(progress.finished(spec, record), flush=True)
+                else:
+                    session.failed.append(spec.name())
+                    print(progress.finished(spec, None, f"FAILED (exit {child.returncode}, see its log)"),
+                          flush=True)
+    except KeyboardInterrupt:
+        session.interrupted = True
+        stop_workers(active)
+        for child, (spec, _) in active.items():
+            if child.returncode == 0:  # finished before the signal reached it
+                append_record(results_file, worker_record(runs_dir, spec))
+    return session
+
+
+def dry_run(runs: list[RunSpec], runs_dir: Path, finished: set[str]) -> None:
+    for spec in runs:
+        run_dir = runs_dir / spec.relative_dir()
+        state = "done" if spec.key() in finished else "resume" if has_checkpoint(run_dir) else "start"
+        print(f"{state:>6}  {spec.tier:<8} {spec.name()}, {spec.timesteps} env steps {spec.settings or ''}")
+
+
+def report(suite: Suite, results_file: Path) -> None:
+    if not load_records(results_file):
+        print(f"No finished runs in {results_file} yet: no report.")
+        return
+    for path in write_report(results_file, suite, results_file.parent):
+        print(f"wrote {path}")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--suite", choices=sorted(SUITES), default="standard")
+    parser.add_argument("--tasks", nargs="+", help="only these tasks of the suite")
+    parser.add_argument("--algos", nargs="+", help="only these algorithms of the suite")
+    parser.add_argument("--seeds", nargs="+", type=int, help="only these seeds of the suite")
+    parser.add_argument("--jobs", type=int, default=1, help="runs at once, one CPU each (default 1: in this process)")
+    parser.add_argument("--out", type=Path, help="folder of the results file, table and figures "
+                        "(default: the suite's, benchmarks/results for standard)")
+    parser.add_argument("--runs-dir", type=Path, help="folder of the run directories (default results/learning/SUITE)")
+    parser.add_argument("--report", action="store_true", help="only write the table and figures")
+    parser.add_argument("--dry-run", action="store_true", help="only list the runs: done, to resume, to start")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs {args.jobs}: must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    stop_on_signals()
+    suite = SUITES[args.suite]
+    runs_dir = (args.runs_dir or REPO / "results" / "learning" / suite.name).resolve()
+    if args.worker:
+        return run_worker(suite, args.worker, runs_dir)
+    results_file = suite.results_file(args.out)
+    if args.report:
+        report(suite, results_file)
+        return 0
+    selected = select_runs(suite, args.tasks, args.algos, args.seeds)
+    finished = {run_key(record) for record in load_records(results_file)}
+    if args.dry_run:
+        dry_run(selected, runs_dir, finished)
+        return 0
+    runs = [spec for spec in selected if spec.key() not in finished]
+    print(f"Suite {suite.name}: {len(selected)} runs selected, {len(selected) - len(runs)} already in "
+          f"{results_file}, {len(runs)} to run (run directories under {runs_dir}).", flush=True)
+    session = Session()
+    if runs and args.jobs == 1:
+        session = run_in_process(suite, runs, runs_dir, results_file)
+    elif runs:
+        session = run_parallel(suite, runs, runs_dir, results_file, args.jobs)
+    report(suite, results_file)
+    if session.failed:
+        print(f"{len(session.failed)} runs failed (each resumes from its last checkpoint next time): "
+              + "; ".join(session.failed))
+    return INTERRUPTED if session.interrupted else 1 if session.failed else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""The learning benchmark's suites as data: which runs, at which budget, with which settings.
+
+A run is one algorithm on one task with one seed for a fixed number of env steps. Settings
+not named here are the algorithm's own defaults (``rllib_safe.algorithms.default_config``);
+``settings`` are ``TrainOptions`` fields (``slack_upper``, ``num_env_runners``, ``overrides``, ...).
+Also here: OmniSafe's published numbers for the same tasks (docs/algorithms.md, section 5).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+COST_LIMIT = 25.0
+#: PCRPO's slacks on Hopper: the authors' setting (algorithms.md section 2).
+HOPPER_PCRPO_SLACKS = {"slack_upper": 9.0, "slack_lower": -9.0}
+
+
+#: What identifies a run in the results file: a changed budget or setting is a different run.
+RUN_KEY_FIELDS = ("task", "algo", "seed", "timesteps", "cost_limit", "settings")
+
+
+def run_key(fields: dict[str, Any]) -> str:
+    """The identity of a run (a ``RunSpec``'s fields or a results-file line)."""
+    return json.dumps([fields[name] for name in RUN_KEY_FIELDS], sort_keys=True)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a suite: what is trained, for how long, with what settings differing from the defaults."""
+
+    task: str
+    algo: str
+    seed: int
+    timesteps: int
+    cost_limit: float = COST_LIMIT
+    settings: dict[str, Any] = field(default_factory=dict)
+    tier: str = "minimum"
+
+    def key(self) -> str:
+        return run_key(vars(self))
+
+    def name(self) -> str:
+        return f"{self.algo} on {self.task}, seed {self.seed}"
+
+    def relative_dir(self) -> Path:
+        return Path(self.task) / self.algo / f"seed{self.seed}"
+
+
+@dataclass(frozen=True)
+class Suite:
+    """Named list of runs; ``results_dir`` holds its JSONL, table and figures."""
+
+    name: str
+    runs: tuple[RunSpec, ...]
+    results_dir: Path
+    checkpoint_every: int
+
+    def results_file(self, out: Path | None = None) -> Path:
+        return (out or self.results_dir) / f"learning_{self.name}.jsonl"
+
+    def tasks(self) -> list[str]:
+        return list(dict.fromkeys(run.task for run in self.runs))
+
+    def algos(self) -> list[str]:
+        return list(dict.fromkeys(run.algo for run in self.runs))
+
+
+def grid(task: str, algos: list[str], seeds: int, timesteps: int, *, tier: str = "minimum",
+         settings: dict[str, dict[str, Any]] | None = None) -> list[RunSpec]:
+    """Every algorithm x seeds 0..seeds-1 on one task; ``settings[algo]`` for the algorithms that need any."""
+    settings = settings or {}
+    return [
+        RunSpec(task, algo, seed, timesteps, settings=dict(settings.get(algo, {})), tier=tier)
+        for algo in algos
+        for seed in range(seeds)
+    ]
+
+
+def interleaved(runs: list[RunSpec]) -> tuple[RunSpec, ...]:
+    """Minimum tier first, then seed by seed: a partial suite has every algorithm's first seeds."""
+    tiers = list(dict.fromkeys(run.tier for run in runs))
+    return tuple(sorted(runs, key=lambda run: (tiers.index(run.tier), run.seed)))
+
+
+STANDARD = Suite(
+    name="standard",
+    runs=interleaved([
+        *grid("SafetyPointCircle1-v0", ["ppo", "ppo-lag", "crpo", "pcrpo", "smpo"], 3, 300_000),
+        *grid("SafetyHopperVelocity-v1", ["ppo-lag", "crpo", "pcrpo", "smpo"], 3, 500_000,
+              settings={"pcrpo": HOPPER_PCRPO_SLACKS}),
+        *grid("SafetyHopperVelocity-v1", ["ppo"], 1, 500_000),
+        *grid("SafetyPointGoal1-v0", ["ppo-lag", "pcrpo", "smpo"], 2, 500_000, tier="optional"),
+    ]),
+    results_dir=REPO / "benchmarks" / "results",
+    checkpoint_every=5,
+)
+
+#: Seconds, not science: the code path of the standard suite on a budget that tests can afford.
+SMOKE_SETTINGS = {
+    "num_env_runners": 0,
+    "num_envs_per_env_runner": 1,
+    "overrides": {"train_batch_size_per_learner": 500, "minibatch_size": 250, "num_epochs": 2},
+}
+SMOKE = Suite(
+    name="smoke",
+    runs=interleaved(grid("SafetyPointCircle1-v0", ["ppo-lag", "pcrpo"], 1, 2_000,
+                          settings={"ppo-lag": SMOKE_SETTINGS, "pcrpo": SMOKE_SETTINGS})),
+    results_dir=REPO / "results" / "learning" / "smoke",
+    checkpoint_every=2,
+)
+
+SUITES = {suite.name: suite for suite in (STANDARD, SMOKE)}
+
+#: OmniSafe's benchmark (docs/algorithms.md section 5): mean final return / cost over seeds,
+#: 1e7 env steps, d = 25. Only PPO and PPOLag are also rllib-safe algorithms.
+PUBLISHED_LABEL = "published, 1e7 steps"
+PUBLISHED_STEPS = 10_000_000
+PUBLISHED: dict[str, dict[str, tuple[float, float]]] = {
+    "SafetyPointGoal1-v0": {
+        "PPO": (25.44, 55.72), "PPOLag": (12.96, 25.80), "TRPOLag": (18.51, 22.98),
+        "CPO": (20.46, 28.84), "CUP": (14.42, 19.02), "PCPO": (18.57, 22.98),
+    },
+    "SafetyHopperVelocity-v1": {
+        "PPO": (2337.0, 550.0), "PPOLag": (962.0, 13.96), "TRPOLag": (1392.0, 11.22),
+        "CPO": (1714.0, 13.40), "CUP": (1716.0, 7.48), "PCPO": (1551.0, 15.46),
+    },
+}
+#: rllib-safe algorithm -> OmniSafe's name for the same algorithm.
+OMNISAFE_NAMES = {"ppo": "PPO", "ppo-lag": "PPOLag"}
+
+
+def published(task: str, algo: str) -> tuple[float, float] | None:
+    """OmniSafe's published (return, cost) of ``algo`` on ``task``, if there is one."""
+    return PUBLISHED.get(task, {}).get(OMNISAFE_NAMES.get(algo, ""))
