@@ -14,9 +14,10 @@ SlackKind = Literal["constant", "anneal"]
 
 
 def annealed_slack(initial: float, iteration: int, total_iterations: int) -> float:
-    """Slack after ``iteration`` applications of h <- h - h / T: h0 (1 - 1/T)^k.
+    """Slack h0 (1 - t/T) at iteration t, exactly 0 from t = T on (linear annealing to 0).
 
-    Shrinks toward 0 from either side; an infinite slack stays infinite.
+    The same as subtracting h0 / T once per iteration and stopping at 0. Shrinks toward 0
+    from either side; an infinite slack (a region switched off) stays infinite.
     """
     if total_iterations <= 0:
         raise ValueError(f"total_iterations must be a positive integer, got {total_iterations!r}")
@@ -24,12 +25,14 @@ def annealed_slack(initial: float, iteration: int, total_iterations: int) -> flo
         raise ValueError(f"iteration must be >= 0, got {iteration!r}")
     if math.isinf(initial):
         return initial
-    return initial * (1.0 - 1.0 / total_iterations) ** iteration
+    if iteration >= total_iterations:
+        return 0.0
+    return initial * (1.0 - iteration / total_iterations)
 
 
 @dataclass(frozen=True)
 class SlackSchedule:
-    """The slacks (h+, h-) per training iteration: constant, or annealed toward 0."""
+    """The slacks (h+, h-) per training iteration: constant, or annealed linearly to 0 over T."""
 
     upper: float
     lower: float
