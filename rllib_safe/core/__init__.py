@@ -4,12 +4,14 @@ schedules. See docs/algorithms.md, sections 2 to 4."""
 
 from rllib_safe.core.gradients import (
     GradientManipulation,
+    InverseMetric,
     Region,
     UpdateMode,
     assign_flat_grad,
     assign_flat_params,
     flat_grad,
     flatten_params,
+    hard_switch_region,
     manipulate_gradients,
     project_onto_normal_plane,
     select_region,
@@ -30,19 +32,23 @@ from rllib_safe.core.schedules import (
 )
 from rllib_safe.core.trust_region import (
     LineSearchResult,
+    SoftAcceptance,
     backtracking_line_search,
     conjugate_gradient,
     fisher_vector_product,
-    natural_gradient_step,
+    mode_gain,
+    scale_to_trust_region,
 )
 
 __all__ = [
     "GradientManipulation",
+    "InverseMetric",
     "LagrangeMultiplier",
     "LineSearchResult",
     "Region",
     "SlackKind",
     "SlackSchedule",
+    "SoftAcceptance",
     "UpdateMode",
     "annealed_slack",
     "assign_flat_grad",
@@ -53,14 +59,16 @@ __all__ = [
     "fisher_vector_product",
     "flat_grad",
     "flatten_params",
+    "hard_switch_region",
     "lagrangian_advantages",
     "manipulate_gradients",
+    "mode_gain",
     "modulate_rewards",
     "modulation_weight",
     "modulation_weight_derivative",
-    "natural_gradient_step",
     "project_onto_normal_plane",
     "reward_only_warmup",
+    "scale_to_trust_region",
     "select_region",
     "validate_slacks",
 ]

@@ -3,27 +3,35 @@
 Conjugate gradient on Fisher-vector products of the mean KL (10-15 iterations, damping
 0.1), a full step scaled to the KL radius delta, and a backtracking line search (decay
 0.8, up to 15 tries) that accepts when the KL is within delta and the objective does not
-decrease (Schulman et al., 2015, Appendix C).
+decrease (Schulman et al., 2015, Appendix C). :func:`mode_gain` is that objective for each
+PCRPO mode: the reward or the cost surrogate in the hard modes and, in the soft modes,
+either both (neither may decrease) or their weighted sum.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import torch
 from torch import Tensor
 
-from rllib_safe.core.gradients import flat_grad
+from rllib_safe.core.gradients import UpdateMode, flat_grad
 
 __all__ = [
     "LineSearchResult",
+    "SoftAcceptance",
     "backtracking_line_search",
     "conjugate_gradient",
     "fisher_vector_product",
-    "natural_gradient_step",
+    "mode_gain",
+    "scale_to_trust_region",
 ]
+
+#: What the line search requires of a soft-mode step: "both" surrogates do not decrease, or
+#: the "weighted" one x_r L_r + x_c L_c does not.
+SoftAcceptance = Literal["both", "weighted"]
 
 
 def conjugate_gradient(
@@ -84,28 +92,46 @@ def fisher_vector_product(
     return fvp
 
 
-def natural_gradient_step(
-    direction: Tensor,
-    fvp: Callable[[Tensor], Tensor],
-    *,
-    max_kl: float,
-    cg_iterations: int = 10,
-) -> tuple[Tensor, Tensor]:
-    """Full natural step along ``direction`` (an ascent direction) and its expected gain.
+def scale_to_trust_region(natural_direction: Tensor, fvp: Callable[[Tensor], Tensor], *, max_kl: float) -> Tensor:
+    """The step beta * x along ``natural_direction`` x with 0.5 s^T F s = max_kl.
 
-    Solves F x = direction by conjugate gradient and scales the step s = beta x so that
-    0.5 s^T F s = max_kl (F the damped Fisher of ``fvp``). Returns (s, direction . s), the
-    latter the first-order improvement of the objective whose gradient is ``direction``.
-    A zero direction (or non-positive curvature) gives a zero step. No host sync.
+    ``natural_direction`` is already preconditioned (F^-1 g, for example by
+    :func:`conjugate_gradient` on ``fvp``); F is the damped Fisher of ``fvp`` (one call). A zero
+    direction (or non-positive curvature) gives a zero step. No host sync.
     """
     if not max_kl > 0:
         raise ValueError(f"max_kl must be > 0, got {max_kl!r}")
-    x = conjugate_gradient(fvp, direction, iterations=cg_iterations)
-    half_quad = 0.5 * (x @ fvp(x))
+    half_quad = 0.5 * (natural_direction @ fvp(natural_direction))
     positive = half_quad > 0
     scale = torch.where(positive, torch.sqrt(max_kl / torch.where(positive, half_quad, 1.0)), 0.0)
-    step = scale * x
-    return step, direction @ step
+    return scale * natural_direction
+
+
+def mode_gain(
+    reward_gain: Tensor,
+    cost_gain: Tensor,
+    mode: Tensor,
+    *,
+    soft_acceptance: SoftAcceptance,
+    reward_weight: float,
+) -> Tensor:
+    """Change of the objective a step of ``mode`` (an :class:`UpdateMode` tensor) must not decrease.
+
+    ``reward_gain`` and ``cost_gain`` are the changes of L_r and L_c (both to be maximised).
+    REWARD: the reward gain; COST: the cost gain; the soft modes: min of the two ("both") or
+    x_r * reward_gain + (1 - x_r) * cost_gain ("weighted"). No host sync.
+    """
+    if soft_acceptance not in ("both", "weighted"):
+        raise ValueError(f"soft_acceptance must be 'both' or 'weighted', got {soft_acceptance!r}")
+    if not 0.0 <= reward_weight <= 1.0:
+        raise ValueError(f"reward_weight must be in [0, 1], got {reward_weight!r}")
+    if soft_acceptance == "both":
+        soft = torch.minimum(reward_gain, cost_gain)
+    else:
+        soft = reward_weight * reward_gain + (1.0 - reward_weight) * cost_gain
+    hard = torch.where(mode == int(UpdateMode.COST), cost_gain, reward_gain)
+    is_soft = (mode == int(UpdateMode.SOFT_ALIGNED)) | (mode == int(UpdateMode.SOFT_CONFLICT))
+    return torch.where(is_soft, soft, hard)
 
 
 class LineSearchResult(NamedTuple):

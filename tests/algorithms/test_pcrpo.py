@@ -21,6 +21,7 @@ from rllib_safe.envs.known_optimum import BudgetEnv, RiskySafeEnv, constrained_o
 from tests.algorithms.learning import COST_LIMIT, HORIZON, small_problem_config
 
 MODES = ("mode_reward", "mode_soft_aligned", "mode_soft_conflict", "mode_cost")
+ACCEPTED = tuple("line_search_accepted_" + mode.removeprefix("mode_") for mode in MODES)
 
 
 # --------------------------------------------------------------------------- config
@@ -44,6 +45,7 @@ MODES = ("mode_reward", "mode_soft_aligned", "mode_soft_conflict", "mode_cost")
         ("cg_damping", -0.1),
         ("line_search_decay", 1.0),
         ("line_search_max_backtracks", 0),
+        ("trust_region_metric", "natural"),
     ],
 )
 def test_invalid_setting_names_field_and_value(field, value):
@@ -58,6 +60,7 @@ def test_anneal_requires_iterations():
     annealed = PCRPOConfig().training(slack_schedule="anneal", slack_anneal_iterations=10)
     annealed.validate()
     assert annealed.slack_schedule_spec().slacks(1) == pytest.approx((4.5, -4.5))
+    assert annealed.slack_schedule_spec().slacks(10) == (0.0, 0.0)
 
 
 def test_infinite_slacks_and_registry():
@@ -75,12 +78,13 @@ def build_learner(env_class=BudgetEnv, **training):
     return config.build_learner(env=env_class({"horizon": HORIZON}))
 
 
-def crafted_batch(learner, *, cost_sign: float, size: int = 256) -> MultiAgentBatch:
-    """A policy batch sampled from the learner's actor; A_c = cost_sign * A_r."""
+def crafted_batch(learner, *, cost_sign: float, noise: float = 0.0, seed: int = 0, size: int = 256) -> MultiAgentBatch:
+    """A policy batch sampled from the learner's actor; A_c = cost_sign * A_r + noise * N(0, 1)."""
     module = learner.module["default_policy"].unwrapped()
-    generator = torch.Generator().manual_seed(0)
+    generator = torch.Generator().manual_seed(seed)
     obs = torch.rand(size, 2, generator=generator)
-    with torch.no_grad():
+    with torch.no_grad(), torch.random.fork_rng():
+        torch.manual_seed(seed)
         inputs = module.forward_train({Columns.OBS: obs})[Columns.ACTION_DIST_INPUTS]
         dist = module.get_train_action_dist_cls().from_logits(inputs)
         actions = dist.sample()
@@ -93,23 +97,25 @@ def crafted_batch(learner, *, cost_sign: float, size: int = 256) -> MultiAgentBa
         Columns.ACTION_DIST_INPUTS: inputs,
         Postprocessing.ADVANTAGES: advantages,
         Postprocessing.VALUE_TARGETS: torch.randn(size, generator=generator),
-        COST_ADVANTAGES: cost_sign * advantages,
         COST_VALUE_TARGETS: torch.randn(size, generator=generator),
     }
+    columns[COST_ADVANTAGES] = cost_sign * advantages + noise * torch.randn(size, generator=generator)
     return MultiAgentBatch({"default_policy": SampleBatch({k: v.numpy() for k, v in columns.items()})}, size)
 
 
-def update(learner, batch, *, episode_cost: float, iteration: int = 0) -> dict:
-    timesteps = {
-        NUM_ENV_STEPS_SAMPLED_LIFETIME: 0,
-        TIMESTEP_EPISODE_COST: episode_cost,
-        TIMESTEP_ITERATION: iteration,
-    }
+def update(learner, batch, *, episode_cost: float | None, iteration: int = 0) -> dict:
+    """One update; the module's metrics plus the learner-wide ones (``cost_measured``, ...)."""
+    timesteps = {NUM_ENV_STEPS_SAMPLED_LIFETIME: 0, TIMESTEP_ITERATION: iteration}
+    if episode_cost is not None:  # None: no finished episode measured yet
+        timesteps[TIMESTEP_EPISODE_COST] = episode_cost
     results = learner.update(batch=batch, timesteps=timesteps, num_epochs=1, minibatch_size=128)
-    return {key: float(stats.peek()) for key, stats in results["default_policy"].items()}
+    flat = {key: stats for key, stats in results.items() if not isinstance(stats, dict)}
+    return {key: float(stats.peek()) for key, stats in (flat | results["default_policy"]).items()}
 
 
-@pytest.mark.parametrize("update_kind", ["trust_region", "first_order"])
+@pytest.mark.parametrize(
+    "update_kind, metric", [("trust_region", "fisher"), ("trust_region", "euclidean"), ("first_order", "fisher")]
+)
 @pytest.mark.parametrize(
     "episode_cost, cost_sign, expected",
     [
@@ -117,16 +123,23 @@ def update(learner, batch, *, episode_cost: float, iteration: int = 0) -> dict:
         (20.0, 1.0, "mode_cost"),  # J_c > d + h+
         (5.0, 1.0, "mode_soft_conflict"),  # reward = cost: g_c = -g_r, 180 degrees
         (5.0, -1.0, "mode_soft_aligned"),  # g_c = g_r, 0 degrees
+        (None, -1.0, "mode_soft_aligned"),  # no J_c measured yet: the soft region
     ],
 )
-def test_mode_selection_and_metrics(update_kind, episode_cost, cost_sign, expected):
-    learner = build_learner(update=update_kind, slack_upper=1.0, slack_lower=-1.0)
+def test_mode_selection_and_metrics(update_kind, metric, episode_cost, cost_sign, expected):
+    learner = build_learner(update=update_kind, trust_region_metric=metric, slack_upper=1.0, slack_lower=-1.0)
     metrics = update(learner, crafted_batch(learner, cost_sign=cost_sign), episode_cost=episode_cost)
     assert {mode: metrics[mode] for mode in MODES} == {mode: float(mode == expected) for mode in MODES}
     assert metrics["pcrpo_mode"] == MODES.index(expected)
     assert metrics["cos_angle"] == pytest.approx(cost_sign * -1.0, abs=1e-4)
     assert metrics["reward_grad_norm"] > 0 and metrics["cost_grad_norm"] > 0
     assert (metrics["slack_upper"], metrics["slack_lower"]) == (1.0, -1.0)
+    assert metrics["cost_measured"] == float(episode_cost is not None)
+    if update_kind == "trust_region":  # every step here is accepted, and counted under its mode
+        assert metrics["line_search_accepted"] == 1.0
+        assert {name: metrics[name] for name in ACCEPTED} == {
+            name: float(name == "line_search_accepted_" + expected.removeprefix("mode_")) for name in ACCEPTED
+        }
 
 
 def test_warmup_steps_on_reward_only():
@@ -134,6 +147,18 @@ def test_warmup_steps_on_reward_only():
     batch = crafted_batch(learner, cost_sign=1.0)
     assert update(learner, batch, episode_cost=20.0, iteration=1)["mode_reward"] == 1.0
     assert update(learner, batch, episode_cost=20.0, iteration=2)["mode_cost"] == 1.0
+
+
+def surrogates_and_kl(module, batch) -> tuple[torch.Tensor, float]:
+    """[mean(ratio A_r), mean(ratio (-A_c))] and the mean KL of the module's policy vs the batch's."""
+    columns = {k: torch.as_tensor(v) for k, v in batch.policy_batches["default_policy"].items()}
+    dist_cls = module.get_train_action_dist_cls()
+    with torch.no_grad():
+        new = dist_cls.from_logits(module.forward_train(columns)[Columns.ACTION_DIST_INPUTS])
+        old = dist_cls.from_logits(columns[Columns.ACTION_DIST_INPUTS])
+        ratio = torch.exp(new.logp(columns[Columns.ACTIONS]) - columns[Columns.ACTION_LOGP])
+    advantages = torch.stack([columns[Postprocessing.ADVANTAGES], -columns[COST_ADVANTAGES]])
+    return (ratio * advantages).mean(dim=1), float(old.kl(new).mean())
 
 
 def test_trust_region_step_improves_reward_within_kl():
@@ -145,17 +170,37 @@ def test_trust_region_step_improves_reward_within_kl():
     metrics = update(learner, batch, episode_cost=0.0)
     assert metrics["line_search_accepted"] == 1.0
 
-    columns = {k: torch.as_tensor(v) for k, v in batch.policy_batches["default_policy"].items()}
-    dist_cls = module.get_train_action_dist_cls()
-    with torch.no_grad():
-        new = dist_cls.from_logits(module.forward_train(columns)[Columns.ACTION_DIST_INPUTS])
-        old = dist_cls.from_logits(columns[Columns.ACTION_DIST_INPUTS])
-        ratio = torch.exp(new.logp(columns[Columns.ACTIONS]) - columns[Columns.ACTION_LOGP])
-    assert float((ratio * columns[Postprocessing.ADVANTAGES]).mean()) > float(
-        columns[Postprocessing.ADVANTAGES].mean()
-    )
-    assert 0.0 < float(old.kl(new).mean()) <= max_kl * 1.0001
+    surrogates, kl = surrogates_and_kl(module, batch)
+    advantages = batch.policy_batches["default_policy"][Postprocessing.ADVANTAGES]
+    assert float(surrogates[0]) > float(advantages.mean())
+    assert 0.0 < kl <= max_kl * 1.0001
     assert not torch.equal(before, flatten_params(module.actor_parameters()))
+
+
+#: A soft-region batch on which the Euclidean manipulation d has d.g_r, d.g_c >= 0 but its
+#: natural step F^-1 d lowers the cost surrogate to first order (found by a seed search).
+CONFLICT_SEED = 3
+
+
+@pytest.mark.parametrize("metric", [None, "euclidean"])  # None: the default (Fisher)
+def test_soft_step_is_accepted_when_the_euclidean_direction_lowers_a_surrogate(metric):
+    settings = {} if metric is None else {"trust_region_metric": metric}
+    learner = build_learner(slack_upper=1.0, slack_lower=-1.0, **settings)
+    module = learner.module["default_policy"].unwrapped()
+    batch = crafted_batch(learner, cost_sign=1.0, noise=1.0, seed=CONFLICT_SEED)
+    start, _ = surrogates_and_kl(module, batch)
+    metrics = update(learner, batch, episode_cost=5.0)
+    print({k: metrics.get(k) for k in ("pcrpo_mode", "cos_angle", "line_search_accepted", "line_search_tries")})
+    assert metrics["line_search_accepted"] == 1.0  # before the fix: 0.0, the actor did not move
+    change = surrogates_and_kl(module, batch)[0] - start
+    if metric is None:  # Fisher metric: the step raises both surrogates, to first order and here
+        assert metrics["mode_soft_conflict"] == 1.0 and metrics["cos_angle"] < 0
+        assert metrics["expected_reward_gain"] > 0 and metrics["expected_cost_gain"] > 0
+        assert float(change.min()) >= 0
+    else:  # the premise: this step lowers L_c to first order; accepted on 0.5 L_r + 0.5 L_c
+        assert metrics["mode_soft_conflict"] == 1.0
+        assert metrics["expected_cost_gain"] < 0 < metrics["expected_improvement"]
+        assert float(change.mean()) >= 0
 
 
 def test_discrete_policy_trust_region_step():

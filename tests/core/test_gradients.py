@@ -16,10 +16,12 @@ from rllib_safe.core.gradients import (
     assign_flat_params,
     flat_grad,
     flatten_params,
+    hard_switch_region,
     manipulate_gradients,
     project_onto_normal_plane,
     select_region,
 )
+from rllib_safe.core.trust_region import conjugate_gradient
 
 PROPERTY = settings(deadline=None, max_examples=100)
 
@@ -37,15 +39,8 @@ def gradient_pairs(draw, min_dim: int = 1, max_dim: int = 8):
 
 
 def manipulate(g_r, g_c, episode_cost=LIMIT, slack_upper=5.0, slack_lower=-5.0, **kwargs):
-    return manipulate_gradients(
-        g_r,
-        g_c,
-        episode_cost=episode_cost,
-        cost_limit=LIMIT,
-        slack_upper=slack_upper,
-        slack_lower=slack_lower,
-        **kwargs,
-    )
+    region = select_region(episode_cost, LIMIT, slack_upper, slack_lower)
+    return manipulate_gradients(g_r, g_c, region=region, **kwargs)
 
 
 def tolerance(*vectors: torch.Tensor) -> float:
@@ -169,6 +164,171 @@ def test_orthogonal_gradients_at_90_degrees_are_not_a_conflict():
     assert int(out.mode) == UpdateMode.SOFT_ALIGNED
 
 
+# --------------------------------------------------------------------------- metric (trust-region step)
+
+
+def spd_matrix(seed: int, dim: int, low: float = 1e3, high: float = 1e5) -> torch.Tensor:
+    """Q diag(lambda) Q^T with eigenvalues log-uniform in [low, high] (an ill-conditioned Fisher)."""
+    gen = torch.Generator().manual_seed(seed)
+    q, _ = torch.linalg.qr(torch.randn(dim, dim, generator=gen, dtype=torch.float64))
+    exponents = torch.rand(dim, generator=gen, dtype=torch.float64)
+    eigenvalues = low * (high / low) ** exponents
+    return q @ torch.diag(eigenvalues) @ q.T
+
+
+def exact_inverse(fisher: torch.Tensor):
+    return lambda g: torch.linalg.solve(fisher, g)
+
+
+def first_order_gains(g_r, g_c, fisher, *, metric: bool, **kwargs) -> tuple[float, float, int]:
+    """(g_r.s, g_c.s, mode) for the soft step s: Fisher-metric manipulation, or F^-1 of the Euclidean one."""
+    if metric:
+        out = manipulate_gradients(g_r, g_c, region=Region.SOFT, inverse_metric=exact_inverse(fisher), **kwargs)
+        step = out.direction
+    else:
+        out = manipulate_gradients(g_r, g_c, region=Region.SOFT, **kwargs)
+        step = torch.linalg.solve(fisher, out.direction)
+    return float(g_r @ step), float(g_c @ step), int(out.mode)
+
+
+def test_issue_example_euclidean_step_lowers_the_reward_but_the_fisher_one_does_not():
+    fisher = torch.diag(torch.tensor([10.0, 1.0], dtype=torch.float64))
+    g_r = torch.tensor([1.0, 1.0], dtype=torch.float64)
+    g_c = torch.tensor([3.0, -2.0], dtype=torch.float64)
+    reward_gain, cost_gain, mode = first_order_gains(g_r, g_c, fisher, metric=False)
+    assert mode == UpdateMode.SOFT_ALIGNED  # g_r.g_c = 1 > 0 in the Euclidean metric
+    assert reward_gain == pytest.approx(-0.3) and cost_gain > 0
+    reward_gain, cost_gain, mode = first_order_gains(g_r, g_c, fisher, metric=True)
+    assert mode == UpdateMode.SOFT_CONFLICT  # g_r^T F^-1 g_c = -1.7 < 0 in the Fisher metric
+    assert reward_gain == pytest.approx(0.5 * (1.1 - 1.7**2 / 4.9)) and cost_gain == pytest.approx(
+        0.5 * (4.9 - 1.7**2 / 1.1)
+    )
+
+
+@PROPERTY
+@given(
+    st.integers(0, 2**31 - 1),
+    st.integers(2, 8),
+    st.floats(0.0, 1.0),
+    st.sampled_from([30.0, 60.0, 90.0]),
+)
+def test_fisher_soft_step_never_lowers_either_objective_to_first_order(seed, dim, reward_weight, angle):
+    fisher = spd_matrix(seed, dim)
+    gen = torch.Generator().manual_seed(seed + 1)
+    g_r, g_c = torch.randn(2, dim, generator=gen, dtype=torch.float64)
+    reward_gain, cost_gain, _ = first_order_gains(
+        g_r, g_c, fisher, metric=True, reward_weight=reward_weight, conflict_angle_deg=angle
+    )
+    scale = float(g_r.norm() + g_c.norm()) ** 2 / 1e3
+    assert reward_gain >= -1e-9 * scale and cost_gain >= -1e-9 * scale
+
+
+@PROPERTY
+@given(st.integers(0, 2**31 - 1), st.integers(2, 8), st.floats(0.0, 1.0), st.floats(90.0, 180.0))
+def test_fisher_conflict_step_never_lowers_either_objective_at_any_threshold(seed, dim, reward_weight, angle):
+    fisher = spd_matrix(seed, dim)
+    gen = torch.Generator().manual_seed(seed + 1)
+    g_r, g_c = torch.randn(2, dim, generator=gen, dtype=torch.float64)
+    reward_gain, cost_gain, mode = first_order_gains(
+        g_r, g_c, fisher, metric=True, reward_weight=reward_weight, conflict_angle_deg=angle
+    )
+    scale = float(g_r.norm() + g_c.norm()) ** 2 / 1e3
+    if mode == UpdateMode.SOFT_CONFLICT:
+        assert reward_gain >= -1e-9 * scale and cost_gain >= -1e-9 * scale
+    else:  # aligned up to theta*: the weighted objective still rises
+        assert reward_weight * reward_gain + (1 - reward_weight) * cost_gain >= -1e-9 * scale
+
+
+def test_euclidean_soft_step_lowers_an_objective_on_ill_conditioned_problems_and_fisher_never():
+    lowered = {True: 0, False: 0}
+    for seed in range(100):
+        fisher = spd_matrix(seed, 6)
+        gen = torch.Generator().manual_seed(seed + 1)
+        g_r, g_c = torch.randn(2, 6, generator=gen, dtype=torch.float64)
+        for metric in (True, False):
+            reward_gain, cost_gain, _ = first_order_gains(g_r, g_c, fisher, metric=metric)
+            lowered[metric] += min(reward_gain, cost_gain) < -1e-12
+    assert lowered[True] == 0
+    assert lowered[False] >= 5  # 9 of these 100 soft steps
+
+
+def test_fisher_manipulation_with_conjugate_gradient_solves():
+    fisher = spd_matrix(3, 6, 0.1, 10.0)
+    gen = torch.Generator().manual_seed(4)
+    g_r, g_c = torch.randn(2, 6, generator=gen, dtype=torch.float64)
+    exact = manipulate_gradients(g_r, g_c, region=Region.SOFT, inverse_metric=exact_inverse(fisher))
+    solved = manipulate_gradients(
+        g_r, g_c, region=Region.SOFT, inverse_metric=lambda g: conjugate_gradient(lambda v: fisher @ v, g)
+    )
+    torch.testing.assert_close(solved.direction, exact.direction)
+    assert int(solved.mode) == int(exact.mode)
+
+
+@PROPERTY
+@given(gradient_pairs(min_dim=2), st.floats(0.0, 1.0), st.sampled_from([45.0, 90.0, 135.0]))
+def test_identity_metric_is_the_euclidean_manipulation(pair, reward_weight, angle):
+    g_r, g_c = pair
+    kwargs = {"region": Region.SOFT, "reward_weight": reward_weight, "conflict_angle_deg": angle}
+    euclidean = manipulate_gradients(g_r, g_c, **kwargs)
+    identity = manipulate_gradients(g_r, g_c, inverse_metric=torch.clone, **kwargs)
+    torch.testing.assert_close(identity.direction, euclidean.direction)
+    assert bool(identity.projected) == bool(euclidean.projected)
+
+
+@pytest.mark.parametrize(("region", "which"), [(Region.REWARD, 0), (Region.COST, 1)])
+def test_hard_regions_in_a_metric_step_along_one_natural_gradient_and_solve_once(region, which):
+    fisher = spd_matrix(0, 4)
+    g = torch.randn(2, 4, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    solves = []
+
+    def solve(v):
+        solves.append(v)
+        return torch.linalg.solve(fisher, v)
+
+    out = manipulate_gradients(g[0], g[1], region=region, inverse_metric=solve)
+    torch.testing.assert_close(out.direction, torch.linalg.solve(fisher, g[which]))
+    assert len(solves) == 1
+    assert float(out.cos_angle) == pytest.approx(float(g[0] @ g[1] / (g[0].norm() * g[1].norm())))
+
+
+def test_metric_projection_is_orthogonal_in_the_metric():
+    fisher = spd_matrix(1, 5, 1.0, 100.0)
+    u, normal = torch.randn(2, 5, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    projected = project_onto_normal_plane(u, normal, fisher @ normal)
+    assert abs(float(projected @ fisher @ normal)) < 1e-9
+    torch.testing.assert_close(projected - u, (projected - u) @ normal / (normal @ normal) * normal)
+
+
+def test_zero_gradients_in_a_metric_give_finite_directions():
+    fisher = spd_matrix(0, 3)
+    for g_r, g_c in [(torch.zeros(3), torch.ones(3)), (torch.ones(3), torch.zeros(3)), (torch.zeros(3),) * 2]:
+        out = manipulate_gradients(
+            g_r.double(), g_c.double(), region=Region.SOFT, inverse_metric=exact_inverse(fisher)
+        )
+        assert torch.isfinite(out.direction).all() and torch.isfinite(out.cos_angle)
+
+
+# --------------------------------------------------------------------------- CRPO's hard switching
+
+
+@pytest.mark.parametrize(
+    ("episode_cost", "expected"),
+    [(0.0, Region.REWARD), (27.0, Region.REWARD), (27.0001, Region.COST), (1e9, Region.COST)],
+)
+def test_hard_switch_is_a_reward_step_up_to_the_limit_plus_tolerance(episode_cost, expected):
+    assert hard_switch_region(episode_cost, LIMIT, 2.0) is expected
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [((1.0, LIMIT, -1.0), "tolerance"), ((1.0, LIMIT, math.nan), "tolerance"),
+     ((1.0, math.inf, 0.0), "cost_limit"), ((math.nan, LIMIT, 0.0), "episode_cost")],
+)
+def test_hard_switch_validates(args, name):
+    with pytest.raises(ValueError, match=name):
+        hard_switch_region(*args)
+
+
 # --------------------------------------------------------------------------- degenerate inputs
 
 
@@ -276,6 +436,11 @@ def test_invalid_arguments_raise_naming_the_argument(kwargs, name):
 def test_mismatched_shapes_raise():
     with pytest.raises(ValueError, match="same length"):
         manipulate(torch.ones(2), torch.ones(3))
+
+
+def test_region_must_be_a_region():
+    with pytest.raises(ValueError, match="region"):
+        manipulate_gradients(torch.ones(2), torch.ones(2), region="soft")
 
 
 def test_infinite_cost_limit_raises():

@@ -6,6 +6,7 @@ Perspective of Gradient Manipulation" (AAAI 2024). The learner
 parameters, combines them with ``rllib_safe.core.manipulate_gradients`` and steps the actor
 either with one trust-region (natural-gradient) step per iteration (default, as the authors)
 or with Adam on the manipulated PPO-clip gradients (``update="first_order"``).
+``SwitchingConfig`` holds the actor-step settings PCRPO shares with CRPO.
 """
 
 from __future__ import annotations
@@ -20,8 +21,19 @@ from rllib_safe.algorithms.validation import check_choice, check_count, check_ra
 from rllib_safe.core import SlackKind, SlackSchedule
 
 UpdateKind = Literal["trust_region", "first_order"]
+TrustRegionMetric = Literal["fisher", "euclidean"]
 
-#: PCRPO's settings in ``training()`` with their defaults.
+#: How CRPO's and PCRPO's actor steps, in ``training()`` with the defaults (the PCRPO authors').
+ACTOR_STEP_DEFAULTS = {
+    "update": "trust_region",
+    "max_kl": 0.02,
+    "cg_iterations": 10,
+    "cg_damping": 0.1,
+    "line_search_decay": 0.8,
+    "line_search_max_backtracks": 15,
+}
+
+#: PCRPO's own settings in ``training()`` with their defaults.
 PCRPO_TRAINING_DEFAULTS = {
     "conflict_angle": 90.0,
     # +-5 around the limit: the spec's starting point where the paper publishes nothing
@@ -32,17 +44,64 @@ PCRPO_TRAINING_DEFAULTS = {
     "slack_schedule": "constant",
     "slack_anneal_iterations": None,
     "start_safety": 0,
-    "update": "trust_region",
-    "max_kl": 0.02,
-    "cg_iterations": 10,
-    "cg_damping": 0.1,
-    "line_search_decay": 0.8,
-    "line_search_max_backtracks": 15,
+    # The soft step that keeps the paper's promise (neither objective decreases to first
+    # order) for the step actually taken, so the line search's test is the step's own.
+    "trust_region_metric": "fisher",
 }
 
 
-class PCRPOConfig(SafePPOConfig):
-    """PCRPO's settings on top of the shared safe-PPO settings.
+class SwitchingConfig(SafePPOConfig):
+    """How the actor steps in the algorithms that switch its objective (CRPO, PCRPO).
+
+    The learners take g_r and g_c on the same batch at the same parameters and step the
+    actor either with one trust-region (natural-gradient) step per iteration (default, as
+    the PCRPO authors and OmniSafe's CRPO) or with Adam on PPO-clip gradients
+    (``update="first_order"``). The critics always take Adam minibatch steps.
+    """
+
+    def __init__(self, algo_class=None):
+        super().__init__(algo_class=algo_class)
+        self._update_settings(ACTOR_STEP_DEFAULTS)
+
+    def training(
+        self,
+        *,
+        update: UpdateKind = NotProvided,
+        max_kl: float = NotProvided,
+        cg_iterations: int = NotProvided,
+        cg_damping: float = NotProvided,
+        line_search_decay: float = NotProvided,
+        line_search_max_backtracks: int = NotProvided,
+        **kwargs,
+    ) -> SwitchingConfig:
+        """The safe-PPO settings plus the actor step's.
+
+        Args:
+            update: "trust_region" (one natural-gradient step of the actor per iteration
+                on the whole batch) or "first_order" (Adam on the PPO-clip gradients,
+                every minibatch). Critics always take Adam minibatch steps.
+            max_kl: KL radius delta of the trust-region step.
+            cg_iterations: conjugate-gradient iterations of the trust-region step.
+            cg_damping: damping added to the Fisher-vector products.
+            line_search_decay: step shrink factor of the backtracking line search.
+            line_search_max_backtracks: tries of the backtracking line search.
+        """
+        super().training(**kwargs)
+        self._update_settings(locals(), ACTOR_STEP_DEFAULTS)
+        return self
+
+    def validate(self) -> None:
+        super().validate()
+        check_choice("update", self.update, get_args(UpdateKind))
+        check_range("max_kl", self.max_kl, 0.0, math.inf, low_open=True, high_open=True)
+        check_count("cg_iterations", self.cg_iterations, 1)
+        check_range("cg_damping", self.cg_damping, 0.0, math.inf, high_open=True)
+        check_range("line_search_decay", self.line_search_decay, 0.0, 1.0, low_open=True, high_open=True)
+        check_count("line_search_max_backtracks", self.line_search_max_backtracks, 1)
+
+
+class PCRPOConfig(SwitchingConfig):
+    """PCRPO's settings on top of the shared safe-PPO and actor-step settings.
 
     Example:
         >>> config = (
@@ -67,15 +126,10 @@ class PCRPOConfig(SafePPOConfig):
         slack_schedule: SlackKind = NotProvided,
         slack_anneal_iterations: int | None = NotProvided,
         start_safety: int = NotProvided,
-        update: UpdateKind = NotProvided,
-        max_kl: float = NotProvided,
-        cg_iterations: int = NotProvided,
-        cg_damping: float = NotProvided,
-        line_search_decay: float = NotProvided,
-        line_search_max_backtracks: int = NotProvided,
+        trust_region_metric: TrustRegionMetric = NotProvided,
         **kwargs,
     ) -> PCRPOConfig:
-        """The safe-PPO settings plus PCRPO's.
+        """The safe-PPO and actor-step settings plus PCRPO's.
 
         Args:
             conflict_angle: theta* in degrees, (0, 180]: in the soft region the gradients
@@ -83,17 +137,19 @@ class PCRPOConfig(SafePPOConfig):
             slack_upper: h+ in [0, inf]: cost-only steps while J_c > cost_limit + h+.
             slack_lower: h- in [-inf, 0]: reward-only steps while J_c < cost_limit + h-.
             reward_weight: x_r in [0, 1] of the soft region; the cost weight is 1 - x_r.
-            slack_schedule: "constant", or "anneal" (h <- h - h / T once per iteration).
+            slack_schedule: "constant", or "anneal": h_t = h (1 - t / T), exactly 0 from
+                iteration T on (an infinite slack stays infinite).
             slack_anneal_iterations: T of the annealing; required with "anneal".
             start_safety: reward-only warm-up for this many first iterations.
-            update: "trust_region" (one natural-gradient step of the actor per iteration
-                on the whole batch) or "first_order" (Adam on the manipulated PPO-clip
-                gradients, every minibatch). Critics always take Adam minibatch steps.
-            max_kl: KL radius delta of the trust-region step.
-            cg_iterations: conjugate-gradient iterations of the trust-region step.
-            cg_damping: damping added to the Fisher-vector products.
-            line_search_decay: step shrink factor of the backtracking line search.
-            line_search_max_backtracks: tries of the backtracking line search.
+            trust_region_metric: the soft region's manipulation with ``update="trust_region"``.
+                "fisher": angle and projections in the Fisher metric, on the natural
+                gradients F^-1 g_r and F^-1 g_c; the step then raises both surrogates to
+                first order and, with conflict_angle <= 90, the line search accepts a soft
+                step only if neither decreases. "euclidean": the paper's manipulation of
+                g_r and g_c, then one natural step along F^-1 d, which can lower one
+                surrogate to first order; the line search accepts a soft step when
+                x_r L_r + x_c L_c does not decrease. The hard modes are the same in both;
+                ``update="first_order"`` always manipulates the PPO-clip gradients (Euclidean).
         """
         super().training(**kwargs)
         self._update_settings(locals(), PCRPO_TRAINING_DEFAULTS)
@@ -109,12 +165,7 @@ class PCRPOConfig(SafePPOConfig):
         if self.slack_schedule == "anneal" or self.slack_anneal_iterations is not None:
             check_count("slack_anneal_iterations", self.slack_anneal_iterations, 1)
         check_count("start_safety", self.start_safety, 0)
-        check_choice("update", self.update, get_args(UpdateKind))
-        check_range("max_kl", self.max_kl, 0.0, math.inf, low_open=True, high_open=True)
-        check_count("cg_iterations", self.cg_iterations, 1)
-        check_range("cg_damping", self.cg_damping, 0.0, math.inf, high_open=True)
-        check_range("line_search_decay", self.line_search_decay, 0.0, 1.0, low_open=True, high_open=True)
-        check_count("line_search_max_backtracks", self.line_search_max_backtracks, 1)
+        check_choice("trust_region_metric", self.trust_region_metric, get_args(TrustRegionMetric))
         self.slack_schedule_spec()  # the core's own checks, the learner's single source
 
     def slack_schedule_spec(self) -> SlackSchedule:

@@ -1,6 +1,7 @@
 """PCRPO learner: the actor follows the manipulated gradient, the critics their own losses.
 
-Design (algorithms.md, section 2):
+Design (algorithms.md, section 2). ``SwitchingTorchLearner`` is the machinery PCRPO shares
+with CRPO (``crpo_torch_learner.py``); the two differ only in ``region()``:
 
 * Losses. ``compute_loss_for_module`` is SafePPO's: PPO-clip on A_r plus the reward and cost
   critic losses. With ``update="first_order"`` it also records the cost objective, PPO-clip
@@ -19,17 +20,35 @@ Design (algorithms.md, section 2):
   connector builds it (``_make_batch_if_necessary``). The critics' minibatch steps do not
   touch the actor (separate encoders), so the actor is still at the parameters that sampled
   the batch. The step: g_r and g_c of mean(ratio * A) at theta_old (equal to PPO-clip's
-  gradients there), manipulation, conjugate gradient on Fisher-vector products of the mean
-  KL(pi_old || pi), step scaled to ``max_kl``, backtracking line search. A try is accepted
-  when KL <= max_kl and the mode's objective does not decrease: the reward surrogate for
-  REWARD, the cost surrogate for COST and *both* in the soft modes (a soft step must not
-  trade one objective for the other; with theta* <= 90 degrees the direction is first-order
-  non-decreasing for both). Fisher-vector products and line-search numbers are all-reduced
-  as well. The KL and log-probabilities use the module's action distribution class, so
-  Gaussian and categorical policies work alike.
+  gradients there), the manipulation, conjugate gradient on Fisher-vector products of the
+  mean KL(pi_old || pi), step scaled to ``max_kl``, backtracking line search. With
+  ``trust_region_metric="fisher"`` (default) the soft region manipulates the natural
+  gradients F^-1 g_r and F^-1 g_c in the Fisher metric (two CG solves), so the step s has
+  g_r.s >= 0 and g_c.s >= 0; with "euclidean" it manipulates g_r and g_c and solves once
+  for F^-1 d, and g_r.s can be negative even though d.g_r >= 0. A try is accepted when
+  KL <= max_kl and the mode's objective does not decrease (``rllib_safe.core.mode_gain``):
+  the reward surrogate for REWARD, the cost surrogate for COST, and in the soft modes
+  *both* when the step promises both to first order (Fisher metric and theta* <= 90), else
+  the weighted x_r L_r + x_c L_c. Fisher-vector products and line-search numbers are
+  all-reduced as well. The KL and log-probabilities use the module's action distribution
+  class, so Gaussian and categorical policies work alike.
 * The region comes from J_c (a Python float, the same on every learner); the conflict test,
   the projection and the guard against non-finite directions (a skipped step, counted in
   ``nonfinite_direction``) stay on the learner's device, with no host sync per minibatch.
+* No measurement yet. Before the first finished episode J_c is unknown (``episode_cost`` is
+  None): PCRPO then takes the soft-region step (as if J_c were within the band: neither
+  objective is traded away on a made-up number); the warm-up still comes first. Every
+  iteration logs ``cost_measured`` (1.0 once J_c is measured; ``SafePPOTorchLearner``).
+
+Per-iteration learner metrics (per module): ``mode_<m>`` (1.0 for the mode of the actor
+update; the fraction of minibatch updates first order) and, trust region,
+``line_search_accepted_<m>`` (1.0 when that mode's step was accepted), for <m> in reward,
+soft_aligned, soft_conflict, cost: summed over a run they count steps and accepted steps
+per mode. Also ``line_search_accepted``, ``line_search_step_fraction``,
+``line_search_tries``, ``expected_improvement`` (first-order change of the objective the
+line search checks), ``expected_reward_gain``, ``expected_cost_gain`` (g_r.s, g_c.s),
+``cos_angle`` (Euclidean; the Fisher-metric test can call a pair with cos_angle > 0 a
+conflict), ``reward_grad_norm``, ``cost_grad_norm``, ``slack_upper``, ``slack_lower``.
 """
 
 from __future__ import annotations
@@ -45,16 +64,22 @@ from rllib_safe.algorithms.safe_ppo.safe_ppo_torch_learner import SafePPOTorchLe
 from rllib_safe.columns import COST_ADVANTAGES
 from rllib_safe.core import (
     GradientManipulation,
+    InverseMetric,
+    Region,
+    SoftAcceptance,
     UpdateMode,
     assign_flat_grad,
     assign_flat_params,
     backtracking_line_search,
+    conjugate_gradient,
     fisher_vector_product,
     flat_grad,
     flatten_params,
     manipulate_gradients,
-    natural_gradient_step,
+    mode_gain,
     reward_only_warmup,
+    scale_to_trust_region,
+    select_region,
 )
 
 #: Learner metric of each mode: 1.0 for the mode of an actor update, else 0.0.
@@ -63,6 +88,11 @@ MODE_METRICS = {
     UpdateMode.SOFT_ALIGNED: "mode_soft_aligned",
     UpdateMode.SOFT_CONFLICT: "mode_soft_conflict",
     UpdateMode.COST: "mode_cost",
+}
+
+#: Learner metric of each mode's line search: 1.0 when a step of that mode was accepted.
+LINE_SEARCH_METRICS = {
+    mode: "line_search_accepted_" + name.removeprefix("mode_") for mode, name in MODE_METRICS.items()
 }
 
 
@@ -94,12 +124,20 @@ def split_parameters(module) -> tuple[list[torch.nn.Parameter], list[torch.nn.Pa
     return actor, critics
 
 
-class PCRPOTorchLearner(SafePPOTorchLearner):
+class SwitchingTorchLearner(SafePPOTorchLearner):
+    """The actor machinery of CRPO and PCRPO (module docstring); subclasses set ``region()``.
+
+    The soft-region settings below are PCRPO's (set from its config in ``build``); CRPO's
+    ``region()`` never returns SOFT, so it keeps these values unused.
+    """
+
+    conflict_angle: float = 90.0
+    reward_weight: float = 0.5
+    fisher_manipulation: bool = False  #: manipulate natural gradients in the Fisher metric
+    soft_acceptance: SoftAcceptance = "both"  #: what a soft-mode try must not decrease
+
     def build(self) -> None:
         super().build()
-        self.slack_schedule = self.config.slack_schedule_spec()
-        self.slacks = self.slack_schedule.slacks(0)
-        self.reward_only = reward_only_warmup(0, self.config.start_safety)
         self._cost_objectives: dict[str, torch.Tensor] = {}
         self._train_batch = None
 
@@ -107,10 +145,9 @@ class PCRPOTorchLearner(SafePPOTorchLearner):
     def trust_region(self) -> bool:
         return self.config.update == "trust_region"
 
-    def before_gradient_based_update(self, *, timesteps: dict[str, Any]) -> None:
-        super().before_gradient_based_update(timesteps=timesteps)
-        self.slacks = self.slack_schedule.slacks(self.training_iteration)
-        self.reward_only = reward_only_warmup(self.training_iteration, self.config.start_safety)
+    def region(self) -> Region:
+        """The region of this iteration's actor updates."""
+        raise NotImplementedError
 
     def _make_batch_if_necessary(self, training_data):
         # Trust region: keep the whole train batch for the actor's one natural step.
@@ -151,41 +188,30 @@ class PCRPOTorchLearner(SafePPOTorchLearner):
         return {ref: p.grad for ref, p in self._params.items() if p.grad is not None}
 
     def actor_direction(
-        self, module_id: str, g_r: torch.Tensor, g_c: torch.Tensor
+        self, module_id: str, g_r: torch.Tensor, g_c: torch.Tensor, inverse_metric: InverseMetric | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """PCRPO's ascent direction and its mode (0-dim tensor); logs the diagnostics."""
-        slack_upper, slack_lower = self.slacks
+        """The manipulated ascent direction (M^-1-space given ``inverse_metric``) and its mode; logs."""
         result = manipulate_gradients(
             g_r,
             g_c,
-            episode_cost=self.episode_cost,
-            cost_limit=self.config.cost_limit,
-            slack_upper=slack_upper,
-            slack_lower=slack_lower,
-            conflict_angle_deg=self.config.conflict_angle,
-            reward_weight=self.config.reward_weight,
+            region=self.region(),
+            conflict_angle_deg=self.conflict_angle,
+            reward_weight=self.reward_weight,
+            inverse_metric=inverse_metric,
             check_finite=False,
         )
-        direction, mode = result.direction, result.mode
-        if self.reward_only:
-            direction, mode = g_r, torch.full_like(mode, int(UpdateMode.REWARD))
-        finite = torch.isfinite(direction).all()
-        direction = torch.where(finite, direction, torch.zeros_like(direction))
-        self._log_manipulation(module_id, result, mode, finite)
-        return direction, mode
+        finite = torch.isfinite(result.direction).all()
+        direction = torch.where(finite, result.direction, torch.zeros_like(result.direction))
+        self._log_manipulation(module_id, result, finite)
+        return direction, result.mode
 
-    def _log_manipulation(
-        self, module_id: str, result: GradientManipulation, mode: torch.Tensor, finite: torch.Tensor
-    ) -> None:
-        slack_upper, slack_lower = self.slacks
+    def _log_manipulation(self, module_id: str, result: GradientManipulation, finite: torch.Tensor) -> None:
         self.metrics.log_dict(
             {
-                "pcrpo_mode": mode,
+                "pcrpo_mode": result.mode,
                 "cos_angle": result.cos_angle,
                 "reward_grad_norm": result.reward_grad_norm,
                 "cost_grad_norm": result.cost_grad_norm,
-                "slack_upper": slack_upper,
-                "slack_lower": slack_lower,
                 "nonfinite_direction": (~finite).float(),
             },
             key=module_id,
@@ -194,7 +220,7 @@ class PCRPOTorchLearner(SafePPOTorchLearner):
         # Mean over the iteration's actor updates: one-hot with one trust-region step, the
         # fraction of minibatch updates per mode first order; sums over iterations count modes.
         for update_mode, name in MODE_METRICS.items():
-            self.metrics.log_value((module_id, name), (mode == int(update_mode)).float(), reduce="mean")
+            self.metrics.log_value((module_id, name), (result.mode == int(update_mode)).float(), reduce="mean")
 
     def after_gradient_based_update(self, *, timesteps: dict[str, Any]) -> None:
         super().after_gradient_based_update(timesteps=timesteps)
@@ -235,29 +261,35 @@ class PCRPOTorchLearner(SafePPOTorchLearner):
         g_r = flat_grad(baseline[0], actor, retain_graph=True)
         g_c = flat_grad(baseline[1], actor, retain_graph=True)
         g_r, g_c = all_reduce_mean(g_r, g_c)
-        direction, mode = self.actor_direction(module_id, g_r, g_c)
 
         local_fvp = fisher_vector_product(mean_kl(inputs), actor, damping=config.cg_damping)
-        step, expected_improvement = natural_gradient_step(
-            direction,
-            lambda v: all_reduce_mean(local_fvp(v))[0],
-            max_kl=config.max_kl,
-            cg_iterations=config.cg_iterations,
-        )
+
+        def fvp(v: torch.Tensor) -> torch.Tensor:
+            return all_reduce_mean(local_fvp(v))[0]
+
+        def solve(g: torch.Tensor) -> torch.Tensor:
+            return conjugate_gradient(fvp, g, iterations=config.cg_iterations)
+
+        if self.fisher_manipulation:
+            natural, mode = self.actor_direction(module_id, g_r, g_c, inverse_metric=solve)
+        else:
+            direction, mode = self.actor_direction(module_id, g_r, g_c)
+            natural = solve(direction)
+        step = scale_to_trust_region(natural, fvp, max_kl=config.max_kl)
         theta_old = flatten_params(actor)
         baseline = baseline.detach()
+
+        def gain(reward_gain: torch.Tensor, cost_gain: torch.Tensor) -> torch.Tensor:
+            return mode_gain(
+                reward_gain, cost_gain, mode, soft_acceptance=self.soft_acceptance, reward_weight=self.reward_weight
+            )
 
         def evaluate(fraction: float) -> tuple[torch.Tensor, torch.Tensor]:
             assign_flat_params(actor, theta_old + fraction * step)
             with torch.no_grad():
                 inputs = dist_inputs()
                 gains, kl = all_reduce_mean(objectives(inputs) - baseline, mean_kl(inputs))
-            checked = torch.where(
-                mode == int(UpdateMode.REWARD),
-                gains[0],
-                torch.where(mode == int(UpdateMode.COST), gains[1], gains.min()),
-            )
-            return checked, kl
+            return gain(gains[0], gains[1]), kl
 
         search = backtracking_line_search(
             evaluate,
@@ -267,13 +299,53 @@ class PCRPOTorchLearner(SafePPOTorchLearner):
         )
         if not search.accepted:
             assign_flat_params(actor, theta_old)
+        expected_reward_gain, expected_cost_gain = (g_r @ step).detach(), (g_c @ step).detach()
         self.metrics.log_dict(
             {
                 "line_search_accepted": float(search.accepted),
                 "line_search_step_fraction": search.step_fraction,
                 "line_search_tries": search.tries,
-                "expected_improvement": expected_improvement.detach(),
-            },
+                "expected_improvement": gain(expected_reward_gain, expected_cost_gain),
+                "expected_reward_gain": expected_reward_gain,
+                "expected_cost_gain": expected_cost_gain,
+            }
+            | {name: float(search.accepted) * (mode == int(m)).float() for m, name in LINE_SEARCH_METRICS.items()},
             key=module_id,
             window=1,
         )
+
+
+class PCRPOTorchLearner(SwitchingTorchLearner):
+    """PCRPO's regions: slacks (constant or annealed), reward-only warm-up, soft when J_c is unknown."""
+
+    def build(self) -> None:
+        super().build()
+        config = self.config
+        self.conflict_angle = config.conflict_angle
+        self.reward_weight = config.reward_weight
+        self.fisher_manipulation = config.trust_region_metric == "fisher"
+        # Require both surrogates not to decrease only where the step promises both to first order.
+        both = self.fisher_manipulation and config.conflict_angle <= 90.0
+        self.soft_acceptance = "both" if both else "weighted"
+        self.slack_schedule = config.slack_schedule_spec()
+        self.slacks = self.slack_schedule.slacks(0)
+        self.reward_only = reward_only_warmup(0, config.start_safety)
+
+    def before_gradient_based_update(self, *, timesteps: dict[str, Any]) -> None:
+        super().before_gradient_based_update(timesteps=timesteps)
+        self.slacks = self.slack_schedule.slacks(self.training_iteration)
+        self.reward_only = reward_only_warmup(self.training_iteration, self.config.start_safety)
+
+    def _log_manipulation(self, module_id: str, result: GradientManipulation, finite: torch.Tensor) -> None:
+        super()._log_manipulation(module_id, result, finite)
+        slack_upper, slack_lower = self.slacks
+        self.metrics.log_dict({"slack_upper": slack_upper, "slack_lower": slack_lower}, key=module_id, window=1)
+
+    def region(self) -> Region:
+        """REWARD during the warm-up; SOFT while J_c is unknown; else from J_c and the slacks."""
+        if self.reward_only:
+            return Region.REWARD
+        if self.episode_cost is None:
+            return Region.SOFT
+        slack_upper, slack_lower = self.slacks
+        return select_region(self.episode_cost, self.config.cost_limit, slack_upper, slack_lower)
