@@ -1,23 +1,28 @@
-"""CRPO learner: PPO-clip on A_r (constraint met) or on -A_c (constraint violated)."""
+"""CRPO learner: PCRPO's actor machinery with hard switching at d + cost_tolerance.
+
+A reward step (along g_r) while J_c <= d + tolerance, else a cost step (along g_c), with the
+actor step of ``update`` (``SwitchingTorchLearner``: trust region by default, PPO-clip on A_r
+or -A_c first order). Before the first finished episode J_c is unknown (``episode_cost`` is
+None): CRPO then takes a reward step, as with J_c within the limit. Every iteration logs
+``cost_step`` (1.0 for a cost step) and ``cost_measured`` (1.0 once J_c is measured; from
+``SafePPOTorchLearner``), besides PCRPO's ``mode_*`` and ``line_search_*`` metrics.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-import torch
-from ray.rllib.evaluation.postprocessing import Postprocessing
-
-from rllib_safe.algorithms.safe_ppo.safe_ppo_torch_learner import SafePPOTorchLearner
-from rllib_safe.columns import COST_ADVANTAGES
+from rllib_safe.algorithms.pcrpo.pcrpo_torch_learner import SwitchingTorchLearner
+from rllib_safe.core import Region, hard_switch_region
 
 
-class CRPOTorchLearner(SafePPOTorchLearner):
+class CRPOTorchLearner(SwitchingTorchLearner):
     def before_gradient_based_update(self, *, timesteps: dict[str, Any]) -> None:
         super().before_gradient_based_update(timesteps=timesteps)
-        self.cost_step = self.episode_cost > self.config.cost_limit + self.config.cost_tolerance
-        self.metrics.log_value("cost_step", float(self.cost_step), window=1)
+        self.metrics.log_value("cost_step", float(self.region() is Region.COST), window=1)
 
-    def policy_advantages(self, module_id: str, batch: dict[str, Any]) -> torch.Tensor:
-        if self.cost_step:
-            return -batch[COST_ADVANTAGES]
-        return batch[Postprocessing.ADVANTAGES]
+    def region(self) -> Region:
+        """COST if J_c > d + tolerance, else REWARD (also while J_c is unknown)."""
+        if self.episode_cost is None:
+            return Region.REWARD
+        return hard_switch_region(self.episode_cost, self.config.cost_limit, self.config.cost_tolerance)
