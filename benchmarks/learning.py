@@ -53,6 +53,7 @@ from rllib_safe.runs import (  # noqa: E402
     STEPS_KEY,
     format_duration,
 )
+from rllib_safe.sweeps.report import _read_results as read_results  # noqa: E402
 
 RUN_META_FILE = "benchmark_run.json"
 RECORD_FILE = "benchmark_record.json"
@@ -131,16 +132,6 @@ def train_options(spec: RunSpec, run_dir: Path, checkpoint_every: int):
     )
 
 
-def read_iterations(run_dir: Path) -> list[dict]:
-    """The run's results by iteration; an iteration repeated after a resume keeps its last result."""
-    by_iteration = {}
-    for line in (run_dir / RESULTS_FILE).read_text().splitlines():
-        if line.strip():
-            result = json.loads(line)
-            by_iteration[result["training_iteration"]] = result
-    return [by_iteration[i] for i in sorted(by_iteration)]
-
-
 def measured(value) -> float | None:
     """A finite number, or None (RLlib reports NaN or nothing before the first finished episode)."""
     return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
@@ -161,7 +152,7 @@ def rounded(curve: dict[str, list]) -> dict[str, list]:
 
 def record_of(suite: Suite, spec: RunSpec, run_dir: Path, meta: dict) -> dict:
     """The run's line of the results file, from its run directory."""
-    iterations = read_iterations(run_dir)
+    iterations = read_results(run_dir / RESULTS_FILE)  # an iteration repeated after a resume: its last result
     curve = curve_of(iterations)
     wall_s = sum(r["time_this_iter_s"] for r in iterations)
     revision = git_revision()
@@ -230,6 +221,10 @@ class Session:
     interrupted: bool = False
 
 
+def echo_with(prefix: str) -> Callable[[str], None]:
+    return lambda line: print(f"{prefix} {line}", flush=True)
+
+
 def run_in_process(suite: Suite, runs: list[RunSpec], runs_dir: Path, results_file: Path) -> Session:
     """Trains the runs one after the other on this process's Ray."""
     from rllib_safe.runs import init_ray
@@ -240,8 +235,7 @@ def run_in_process(suite: Suite, runs: list[RunSpec], runs_dir: Path, results_fi
     for position, spec in enumerate(runs, start=1):
         print(f"=== run {position}/{len(runs)}: {spec.name()}, {spec.timesteps} env steps", flush=True)
         try:
-            record = train_run(suite, spec, runs_dir, lambda line, p=position: print(f"[{p}/{len(runs)}] {line}",
-                                                                                    flush=True))
+            record = train_run(suite, spec, runs_dir, echo_with(f"[{position}/{len(runs)}]"))
         except Exception:  # one failed run does not end a suite of hours; it resumes next time
             traceback.print_exc()
             session.failed.append(spec.name())
@@ -288,7 +282,7 @@ def run_worker(suite: Suite, key: str, runs_dir: Path) -> int:
     ray.init(address="local", num_cpus=runners + 1, include_dashboard=False)  # logical CPUs for the EnvRunners
     stop_on_signals()
     try:
-        record = train_run(suite, spec, runs_dir, lambda line: print(line, flush=True))
+        record = train_run(suite, spec, runs_dir, echo_with(spec.name() + ":"))
     finally:
         ray.shutdown()
     if record is None:
@@ -360,10 +354,15 @@ def run_parallel(suite: Suite, runs: list[RunSpec], runs_dir: Path, results_file
 
 
 def dry_run(runs: list[RunSpec], runs_dir: Path, finished: set[str]) -> None:
+    """One line per run (done, to resume, to start), then the env steps left."""
+    left = 0
     for spec in runs:
         run_dir = runs_dir / spec.relative_dir()
         state = "done" if spec.key() in finished else "resume" if has_checkpoint(run_dir) else "start"
+        left += spec.timesteps if state != "done" else 0
         print(f"{state:>6}  {spec.tier:<8} {spec.name()}, {spec.timesteps} env steps {spec.settings or ''}")
+    print(f"{len(runs)} runs, {sum(spec.key() in finished for spec in runs)} done; "
+          f"at most {left / 1e6:g}M env steps left")
 
 
 def report(suite: Suite, results_file: Path) -> None:

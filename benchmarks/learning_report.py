@@ -165,7 +165,7 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
         shown |= {heading: format_statistic(row, field) for field, heading in METRICS.items()}
         reference = (row["published_return"], row["published_cost"])
         shown[f"{PUBLISHED_LABEL}: return / J_c"] = (
-            " / ".join(format_value(v) for v in reference) if math.isfinite(reference[0]) else "-"
+            " / ".join(f"{v:g}" for v in reference) if math.isfinite(reference[0]) else "-"
         )
         rows.append(shown)
     return pd.DataFrame(rows)
@@ -189,8 +189,8 @@ def caption(table: pd.DataFrame, suite: Suite) -> str:
         "last 100 episodes, `env_runners/episode_cost_mean`). Over the second half of each run: the fraction of "
         "iterations with J_c > d, and the std of J_c. Cells: mean ± std [95% t-interval] over seeds (the mean alone "
         "for one seed). steps/s: env steps per second of training (one run).",
-        f"`{PUBLISHED_LABEL}`: OmniSafe's benchmark (mean over seeds at 1e7 env steps, d = 25, docs/algorithms.md "
-        "section 5), for the algorithms both libraries have: published figures, not measured here, at 1e7 env steps.",
+        f"`{PUBLISHED_LABEL}`: OmniSafe's published benchmark (not measured here; mean over seeds at 1e7 env steps, "
+        "d = 25; docs/algorithms.md section 5), for the algorithms both libraries have.",
     ])
 
 
@@ -198,7 +198,7 @@ def published_lines(tasks: list[str]) -> list[str]:
     lines = []
     for task in tasks:
         if task in PUBLISHED:
-            values = ", ".join(f"{name} {format_value(ret)} / {format_value(cost)}"
+            values = ", ".join(f"{name} {ret:g} / {cost:g}"
                                for name, (ret, cost) in PUBLISHED[task].items())
             lines.append(f"- {task} ({PUBLISHED_LABEL}, return / cost): {values}")
     return lines
@@ -233,10 +233,15 @@ def seed_band(curves: list[dict], key: str) -> tuple[np.ndarray, np.ndarray, np.
         return grid, np.nanmean(values, axis=0), np.nan_to_num(np.nanstd(values, axis=0))
 
 
-def plot_curves(records: list[dict], task: str, path: Path) -> None:
+def algorithm_colors(suite: Suite) -> dict[str, str]:
+    """One colour per algorithm of the suite, the same in every figure."""
+    return {algo: f"C{i}" for i, algo in enumerate(suite.algos())}
+
+
+def plot_curves(records: list[dict], task: str, colors: dict[str, str], path: Path) -> None:
     """Return and J_c against env steps, one line per algorithm (mean over seeds, +- std band)."""
     figure, axes = plt.subplots(1, 2, figsize=(13, 4.8))
-    by_algo: dict[str, list[dict]] = {}
+    by_algo: dict[str, list[dict]] = {algo: [] for algo in colors}
     for record in records:
         by_algo.setdefault(record["algo"], []).append(record)
     for algo, members in by_algo.items():
@@ -245,8 +250,9 @@ def plot_curves(records: list[dict], task: str, path: Path) -> None:
             continue
         for axis, key in zip(axes, ("return", "cost")):
             grid, mean, std = seed_band(curves, key)
-            (line,) = axis.plot(grid, mean, label=f"{algo} ({len(curves)} seeds)")
-            axis.fill_between(grid, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+            color = colors.get(algo)
+            axis.plot(grid, mean, color=color, label=f"{algo} ({len(curves)} seeds)")
+            axis.fill_between(grid, mean - std, mean + std, color=color, alpha=0.2)
     for limit in sorted({r["cost_limit"] for r in records}):
         axes[1].axhline(limit, color="black", linestyle="--", linewidth=1, label=f"cost limit d = {limit:g}")
     for axis, title in zip(axes, ("Episode return", "J_c (mean cost of the last 100 episodes)")):
@@ -260,13 +266,13 @@ def plot_curves(records: list[dict], task: str, path: Path) -> None:
     plt.close(figure)
 
 
-def plot_tradeoff(table: pd.DataFrame, task: str, path: Path) -> None:
+def plot_tradeoff(table: pd.DataFrame, task: str, colors: dict[str, str], path: Path) -> None:
     """Final return against final J_c per algorithm, error bars +- std over seeds, the limit drawn."""
     rows = table[table["task"] == task]
     figure, axis = plt.subplots(figsize=(7.5, 5.5))
     for row in rows.itertuples():
         axis.errorbar(row.final_cost_mean, row.final_return_mean, xerr=np.nan_to_num(row.final_cost_std),
-                      yerr=np.nan_to_num(row.final_return_std), fmt="o", capsize=3,
+                      yerr=np.nan_to_num(row.final_return_std), fmt="o", capsize=3, color=colors.get(row.algo),
                       label=f"{row.algo} ({row.seeds} seeds)")
     for limit in sorted(set(rows["cost_limit"])):
         axis.axvline(limit, color="black", linestyle="--", linewidth=1, label=f"cost limit d = {limit:g}")
@@ -301,13 +307,13 @@ def write_report(results_file: Path, suite: Suite, out: Path) -> list[Path]:
         raise FileNotFoundError(f"{results_file} has no finished runs yet: nothing to report")
     out.mkdir(parents=True, exist_ok=True)
     table = summary_table(records, suite)
-    images = []
+    images, colors = [], algorithm_colors(suite)
     for task in table["task"].unique():
         task_records = [r for r in records if r["task"] == task]
         images.append(figure_name(suite, task, "curves"))
-        plot_curves(task_records, task, out / images[-1])
+        plot_curves(task_records, task, colors, out / images[-1])
         images.append(figure_name(suite, task, "tradeoff"))
-        plot_tradeoff(table, task, out / images[-1])
+        plot_tradeoff(table, task, colors, out / images[-1])
     stem = out / f"learning_{suite.name}"
     table.to_csv(stem.with_suffix(".csv"), index=False)
     stem.with_suffix(".md").write_text(markdown(table, suite, images))
