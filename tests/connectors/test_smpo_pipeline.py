@@ -11,6 +11,7 @@ from ray.rllib.core.columns import Columns
 from rllib_safe.algorithms.smpo import SMPOConfig
 from rllib_safe.algorithms.smpo.smpo_torch_learner import sarsa_targets
 from rllib_safe.columns import COSTS
+from rllib_safe.connectors.modulated_rewards import RAW_REWARDS
 from rllib_safe.connectors.transition_columns import COST_BOOTSTRAP_MASK
 from tests.connectors.episodes import (
     MODULE_ID,
@@ -97,3 +98,13 @@ def test_only_termination_stops_the_sarsa_bootstrap(terminated, truncated):
     last_step = targets[batch[Columns.LOSS_MASK]][-1]
     expected = 2.0 if terminated else 2.0 + learner.config.cost_gamma * 4.0
     assert float(last_step) == pytest.approx(expected)
+
+
+def test_default_modulation_never_turns_a_penalty_into_a_bonus():
+    """Past d' (f = -1 with the default clamp) the paper's product pays -0.2 * -1 = +0.2."""
+    learner = build_learner(SMPOConfig().training(cost_limit=5.0))
+    batch = train_batch(learner, [crafted_episode([-0.2, 0.5, -0.2], [30.0] * 3, cost_before=30.0)])
+    real = batch[Columns.LOSS_MASK]
+    modulated, raw = batch[Columns.REWARDS][real], batch[RAW_REWARDS][real]
+    assert modulated.tolist() == pytest.approx([-0.6, -0.5, -0.6]), modulated.tolist()
+    assert (modulated <= raw).all()
