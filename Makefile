@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-fast lint bench clean
+.PHONY: setup demo test test-fast lint bench bench-omnisafe bench-learning bench-learning-report clean
 
 setup: $(VENV)/.installed
 
@@ -28,6 +28,17 @@ lint: setup
 bench: setup
 	$(PY) benchmarks/env_speed.py
 	$(PY) benchmarks/throughput.py
+
+# OmniSafe beside us at OmniSafe's hyperparameters (builds .venv-omnisafe on first use; ~15 min on 2 cores).
+bench-omnisafe: setup
+	$(PY) benchmarks/compare_omnisafe.py --tag 2cores
+
+# The learning benchmark (hours on 2 cores; rerun to continue; BENCH_ARGS="--jobs 16" on a bigger machine).
+bench-learning: setup
+	$(PY) benchmarks/learning.py --suite standard $(BENCH_ARGS)
+
+bench-learning-report: setup
+	$(PY) benchmarks/learning.py --suite standard --report
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis
