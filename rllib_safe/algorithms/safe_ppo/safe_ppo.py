@@ -59,6 +59,9 @@ SAFE_TRAINING_DEFAULTS: dict[str, Any] = {
     "normalize_observations": True,
     "episode_cost_window": 100,
     "allow_gpu_fallback": False,
+    "fast_update": True,
+    "target_kl": None,
+    "compile_sgd_step": False,
 }
 
 
@@ -130,6 +133,9 @@ class SafePPOConfig(PPOConfig):
         normalize_observations: bool = NotProvided,
         episode_cost_window: int = NotProvided,
         allow_gpu_fallback: bool = NotProvided,
+        fast_update: bool = NotProvided,
+        target_kl: float | None = NotProvided,
+        compile_sgd_step: bool = NotProvided,
         **kwargs,
     ) -> SafePPOConfig:
         """PPO's training settings plus the cost settings.
@@ -144,6 +150,15 @@ class SafePPOConfig(PPOConfig):
             episode_cost_window: Number of finished episodes J_c is averaged over.
             allow_gpu_fallback: With ``num_gpus_per_learner > 0`` and no GPU available,
                 train the learners on CPU (with a warning) instead of failing.
+            fast_update: Run each update's epoch x minibatch loop in one call, minibatches
+                gathered by index on the learner's device (``fast_update.py``); the same
+                minibatches and weights as RLlib's loop, which False selects.
+            target_kl: OmniSafe's early stop: after each epoch, end the update once the mean
+                KL(pi_old || pi) over the batch exceeds it (logged as ``policy_kl`` and
+                ``epochs_run``). None: all ``num_epochs`` run. Needs ``fast_update``. Not
+                RLlib's ``kl_target``, which steers the KL-loss coefficient.
+            compile_sgd_step: Run each SGD step under ``torch.compile`` (fast path, one
+                learner); falls back to eager mode with a warning where compiling fails.
         """
         super().training(**kwargs)
         self._update_settings(locals(), SAFE_TRAINING_DEFAULTS)
@@ -172,10 +187,26 @@ class SafePPOConfig(PPOConfig):
         check_count("episode_cost_window", self.episode_cost_window, 1)
         normalization = self.cost_advantage_normalization
         check_choice("cost_advantage_normalization", normalization, get_args(AdvantageNormalization))
+        self._check_update_path()
         if self.model_config.get("vf_share_layers") or self.model_config.get("use_lstm"):
             raise ValueError(
                 "`model_config` must keep vf_share_layers=False and use_lstm=False: the "
                 "actor's parameters must be exactly the actor encoder and the pi head."
+            )
+
+    def _check_update_path(self) -> None:
+        """target_kl and compile_sgd_step exist only in the fast update path."""
+        check_choice("fast_update", self.fast_update, (True, False))
+        check_choice("compile_sgd_step", self.compile_sgd_step, (True, False))
+        if self.target_kl is not None:
+            check_range("target_kl", self.target_kl, 0.0, math.inf, low_open=True, high_open=True)
+        for name, value in (("target_kl", self.target_kl), ("compile_sgd_step", self.compile_sgd_step)):
+            if value not in (None, False) and not self.fast_update:
+                raise ValueError(f"`{name}` = {value!r} needs `fast_update=True` (RLlib's own loop has no {name}).")
+        if self.compile_sgd_step and self.num_learners > 1:
+            raise ValueError(
+                f"`compile_sgd_step` = True is invalid with num_learners = {self.num_learners}: "
+                "compiling is supported with one learner only (torch.compile with DDP is untested)."
             )
 
     def _check_gpu_available(self) -> None:

@@ -5,11 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from ray.rllib.algorithms.ppo.ppo import (
+    LEARNER_RESULTS_KL_KEY,
+    LEARNER_RESULTS_VF_EXPLAINED_VAR_KEY,
+    LEARNER_RESULTS_VF_LOSS_UNCLIPPED_KEY,
+)
 from ray.rllib.algorithms.ppo.torch.ppo_torch_learner import PPOTorchLearner
 from ray.rllib.connectors.learner import AddOneTsToEpisodesAndTruncate
 from ray.rllib.core.columns import Columns
+from ray.rllib.core.learner.learner import ENTROPY_KEY, POLICY_LOSS_KEY, VF_LOSS_KEY
 from ray.rllib.evaluation.postprocessing import Postprocessing
+from ray.rllib.utils.torch_utils import explained_variance
 
+from rllib_safe.algorithms.safe_ppo.fast_update import FastUpdateMixin
 from rllib_safe.columns import (
     COST_ADVANTAGES,
     COST_MEASURED,
@@ -22,8 +30,12 @@ from rllib_safe.connectors import (
     CostGeneralAdvantageEstimation,
     RewardGeneralAdvantageEstimation,
 )
+from rllib_safe.core.distributed import all_reduce_mean
+from rllib_safe.core.optim import adam, clip_by_global_norm_
 
 SAFE_STATE = "safe_learner_state"
+#: Learner metric per module: mean KL(pi_old || pi) over the batch at the last target-KL check.
+POLICY_KL = "policy_kl"
 
 
 def masked_mean(values: torch.Tensor, batch: dict[str, Any]) -> torch.Tensor:
@@ -34,11 +46,13 @@ def masked_mean(values: torch.Tensor, batch: dict[str, Any]) -> torch.Tensor:
     return (values * mask).sum() / mask.sum()
 
 
-class SafePPOTorchLearner(PPOTorchLearner):
+class SafePPOTorchLearner(FastUpdateMixin, PPOTorchLearner):
     """PPO learner with a cost critic; subclasses choose the policy's advantages.
 
     ``policy_advantages`` is the one hook the baselines override: PPO uses A_r,
-    PPO-Lagrangian (A_r - lambda A_c) / (1 + lambda), CRPO A_r or -A_c.
+    PPO-Lagrangian (A_r - lambda A_c) / (1 + lambda), CRPO A_r or -A_c. Updates run through
+    the fast path of ``fast_update.py`` unless ``fast_update=False``; with ``target_kl`` set,
+    the epochs stop early as OmniSafe's do (``stop_after_epoch``).
     """
 
     def build(self) -> None:
@@ -73,33 +87,129 @@ class SafePPOTorchLearner(PPOTorchLearner):
         if self.episode_cost is not None:
             self.metrics.log_value("episode_cost_estimate", self.episode_cost, window=1)
 
+    def configure_optimizers_for_module(self, module_id, config=None) -> None:
+        """RLlib's one Adam over the module's parameters, fused where torch supports it."""
+        params = self.get_parameters(self._module[module_id])
+        self.register_optimizer(module_id=module_id, optimizer=adam(params), params=params, lr_or_lr_schedule=config.lr)
+
+    def postprocess_gradients_for_module(self, *, module_id, config=None, module_gradients_dict):
+        """RLlib's global-norm clipping per optimizer (and its norm metric), with foreach kernels."""
+        if config.grad_clip is None or config.grad_clip_by != "global_norm":
+            return super().postprocess_gradients_for_module(
+                module_id=module_id, config=config, module_gradients_dict=module_gradients_dict
+            )
+        clipped = {}
+        for optimizer_name, optimizer in self.get_optimizers_for_module(module_id):
+            grads = self.filter_param_dict_for_optimizer(module_gradients_dict, optimizer)
+            norm = clip_by_global_norm_(list(grads.values()), config.grad_clip)
+            self.metrics.log_value((module_id, f"gradients_{optimizer_name}_global_norm"), norm, window=1)
+            clipped.update(grads)
+        return clipped
+
+    def start_epochs(self, columns: dict[str, dict[str, Any]]) -> None:
+        """Target-KL early stopping: the policy before the update, on every row."""
+        self._old_dist_inputs = {}
+        if self.config.target_kl is not None:
+            self._old_dist_inputs = {mid: self.action_dist_inputs(mid, batch) for mid, batch in columns.items()}
+
+    def stop_after_epoch(self, columns: dict[str, dict[str, Any]]) -> bool:
+        """OmniSafe's early stop: KL(pi_old || pi), mean over the batch and the learners, > target_kl.
+
+        One host sync per epoch; every learner sees the same averaged KL, so all stop together.
+        """
+        if not self._old_dist_inputs:
+            return False
+        kls = [self.policy_kl(mid, batch, self._old_dist_inputs[mid]) for mid, batch in columns.items()]
+        kls = all_reduce_mean(*kls)
+        for mid, kl in zip(columns, kls):
+            self.metrics.log_value((mid, POLICY_KL), kl, window=1)
+        return bool(torch.stack(kls).max() > self.config.target_kl)
+
+    def action_dist_inputs(self, module_id: str, batch: dict[str, Any]) -> torch.Tensor:
+        """The policy's action distribution inputs on ``batch`` (no gradient)."""
+        with torch.no_grad():
+            return self.module[module_id].unwrapped().forward_train(batch)[Columns.ACTION_DIST_INPUTS]
+
+    def policy_kl(self, module_id: str, batch: dict[str, Any], old_dist_inputs: torch.Tensor) -> torch.Tensor:
+        """Mean KL(pi_old || pi) over the real rows, summed over action dimensions (OmniSafe's ``Train/KL``)."""
+        dist_cls = self.module[module_id].unwrapped().get_train_action_dist_cls()
+        new = dist_cls.from_logits(self.action_dist_inputs(module_id, batch))
+        return masked_mean(dist_cls.from_logits(old_dist_inputs).kl(new), batch)
+
     def policy_advantages(self, module_id: str, batch: dict[str, Any]) -> torch.Tensor:
         """Advantages the PPO-clip surrogate maximises (plain PPO: reward advantages)."""
         return batch[Postprocessing.ADVANTAGES]
 
     def compute_loss_for_module(self, *, module_id, config, batch, fwd_out):
-        policy_batch = {**batch, Postprocessing.ADVANTAGES: self.policy_advantages(module_id, batch)}
-        ppo_loss = super().compute_loss_for_module(
-            module_id=module_id, config=config, batch=policy_batch, fwd_out=fwd_out
+        return self.ppo_loss(module_id, config, batch, fwd_out) + config.cost_vf_loss_coeff * self.cost_critic_loss(
+            module_id, batch
         )
-        return ppo_loss + config.cost_vf_loss_coeff * self.cost_critic_loss(module_id, batch)
+
+    def ppo_loss(self, module_id: str, config, batch: dict[str, Any], fwd_out: dict[str, Any]) -> torch.Tensor:
+        """RLlib's PPO loss (``PPOTorchLearner.compute_loss_for_module``) on ``policy_advantages``.
+
+        The same terms: -PPO-clip surrogate + vf_loss_coeff * clipped squared value error
+        - entropy_coeff * entropy (+ the KL term with ``use_kl_loss``), each a mean over the real
+        rows, and the same metrics. Two differences in how, not what: masked means multiply by
+        the loss mask (RLlib indexes with it, a host sync per minibatch on a GPU), and the
+        metrics, which keep only their last value (window 1), are computed only on the steps
+        whose value can be reported (``log_diagnostics``, every step in RLlib's loop).
+        """
+        module = self.module[module_id].unwrapped()
+        dist = module.get_train_action_dist_cls().from_logits(fwd_out[Columns.ACTION_DIST_INPUTS])
+        ratio = torch.exp(dist.logp(batch[Columns.ACTIONS]) - batch[Columns.ACTION_LOGP])
+        advantages = self.policy_advantages(module_id, batch)
+        clipped_ratio = ratio.clamp(1.0 - config.clip_param, 1.0 + config.clip_param)
+        surrogate = torch.min(advantages * ratio, advantages * clipped_ratio)
+        zero = torch.zeros((), device=ratio.device)
+        values, value_error, clipped_value_error = zero, zero, zero
+        if config.use_critic:
+            values = module.compute_values(batch, embeddings=fwd_out.get(Columns.EMBEDDINGS))
+            value_error = (values - batch[Postprocessing.VALUE_TARGETS]).pow(2)
+            clipped_value_error = value_error.clamp(0.0, config.vf_clip_param)
+        per_row = -surrogate + config.vf_loss_coeff * clipped_value_error
+        entropy_coeff = self.entropy_coeff_schedulers_per_module[module_id].get_current_value()
+        if entropy_coeff:
+            per_row = per_row - entropy_coeff * dist.entropy()
+        loss = masked_mean(per_row, batch)
+        kl = zero
+        if config.use_kl_loss:
+            old_dist = module.get_exploration_action_dist_cls().from_logits(batch[Columns.ACTION_DIST_INPUTS])
+            kl = masked_mean(old_dist.kl(dist), batch)
+            loss = loss + self.curr_kl_coeffs_per_module[module_id] * kl
+        if self.log_diagnostics:
+            metrics = {
+                POLICY_LOSS_KEY: -masked_mean(surrogate, batch),
+                VF_LOSS_KEY: masked_mean(clipped_value_error, batch),
+                LEARNER_RESULTS_VF_LOSS_UNCLIPPED_KEY: masked_mean(value_error, batch),
+                LEARNER_RESULTS_VF_EXPLAINED_VAR_KEY: zero,
+                ENTROPY_KEY: masked_mean(dist.entropy(), batch),
+                LEARNER_RESULTS_KL_KEY: kl,
+            }
+            if config.use_critic:
+                metrics[LEARNER_RESULTS_VF_EXPLAINED_VAR_KEY] = explained_variance(
+                    batch[Postprocessing.VALUE_TARGETS], values
+                )
+            self.metrics.log_dict(metrics, key=module_id, window=1)
+        return loss
 
     def cost_critic_loss(self, module_id: str, batch: dict[str, Any]) -> torch.Tensor:
         """Mean squared error of V^c against the cost lambda-returns (no clipping)."""
         module = self.module[module_id].unwrapped()
         cost_values = module.compute_cost_values(batch)
         loss = masked_mean((cost_values - batch[COST_VALUE_TARGETS]) ** 2, batch)
-        cost_advantages = batch[COST_ADVANTAGES]
-        self.metrics.log_dict(
-            {
-                "cost_vf_loss": loss,
-                "cost_advantages_mean": masked_mean(cost_advantages, batch),
-                "cost_advantages_std": cost_advantages.std(),
-                "cost_value_mean": masked_mean(cost_values, batch),
-            },
-            key=module_id,
-            window=1,
-        )
+        if self.log_diagnostics:
+            cost_advantages = batch[COST_ADVANTAGES]
+            self.metrics.log_dict(
+                {
+                    "cost_vf_loss": loss,
+                    "cost_advantages_mean": masked_mean(cost_advantages, batch),
+                    "cost_advantages_std": cost_advantages.std(),
+                    "cost_value_mean": masked_mean(cost_values, batch),
+                },
+                key=module_id,
+                window=1,
+            )
         return loss
 
     def extra_state(self) -> dict[str, Any]:
