@@ -28,7 +28,7 @@ ALGORITHM_FLAGS: dict[str, tuple[str, ...]] = {
 CONFIG_FLAGS = (
     "algo", "env", "cost_limit", "seed", "num_env_runners", "num_envs_per_env_runner",
     "num_learners", "num_gpus_per_learner", "allow_gpu_fallback", "cluster_placement",
-    "rollouts_on_gpu_nodes", "overrides", *ALGORITHM_FLAGS,
+    "rollouts_on_gpu_nodes", "overrides", "preset", *ALGORITHM_FLAGS,
 )
 
 
@@ -110,6 +110,7 @@ class TrainOptions(BaseModel):
     checkpoint_every: int = Field(10, ge=0, description="iterations between checkpoints; 0: only at the end")
     resume: Path | None = None
     overrides: dict[str, Any] = Field(default_factory=dict)
+    preset: str | None = None
     slack_upper: float | None = None
     slack_lower: float | None = None
     conflict_angle: float | None = None
@@ -124,6 +125,15 @@ class TrainOptions(BaseModel):
 
         if name not in ALGORITHMS:
             raise ValueError(f"unknown algorithm; choose one of {sorted(ALGORITHMS)}")
+        return name
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, name: str | None) -> str | None:
+        from rllib_safe.algorithms.presets import preset_settings
+
+        if name is not None:
+            preset_settings(name)
         return name
 
     @field_validator("resume")
@@ -151,10 +161,13 @@ class TrainOptions(BaseModel):
         return self
 
     def training_settings(self) -> dict[str, Any]:
-        """Settings for ``config.training(...)``: cost limit, algorithm flags, then ``--set``."""
+        """Settings for ``config.training(...)``: the preset, cost limit, algorithm flags, then ``--set``."""
+        from rllib_safe.algorithms.presets import preset_settings
+
+        preset = preset_settings(self.preset) if self.preset is not None else {}
         flags = {name: getattr(self, name) for name in ALGORITHM_FLAGS if getattr(self, name) is not None}
         settings = {"cost_limit": self.cost_limit, "allow_gpu_fallback": self.allow_gpu_fallback}
-        return settings | flags | self.overrides
+        return preset | settings | flags | self.overrides
 
 
 class EvaluateOptions(BaseModel):

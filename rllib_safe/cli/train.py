@@ -36,6 +36,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--checkpoint-every", type=int,
                         help="iterations between checkpoints (default 10; 0: at the end only)")
     parser.add_argument("--resume", help="run directory or checkpoint to continue from, up to --timesteps")
+    parser.add_argument("--preset", help="named training settings, e.g. omnisafe (OmniSafe's on-policy "
+                        "schedule, rllib_safe/algorithms/presets.py); flags and --set override it")
     parser.add_argument("--set", dest="overrides", action="append", metavar="KEY=VALUE",
                         help="any config.training() setting, value parsed as YAML (repeatable)")
     pcrpo = parser.add_argument_group("PCRPO")

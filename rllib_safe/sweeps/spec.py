@@ -14,6 +14,10 @@ fields that move together (``slack: {fields: [slack_upper, slack_lower], grid: [
 configuration runs with every seed, so its std and 95% interval over seeds are defined.
 Trials = (product of grid sizes) x num_samples x len(seeds), per algorithm.
 
+``preset: omnisafe`` starts every algorithm's settings from a named preset
+(``rllib_safe.algorithms.presets``); ``training``, ``env_runners``, ``per_algorithm`` and the
+search space override its entries.
+
 A ``smoke:`` block holds overrides for a short run (entries of training, env_runners,
 per_algorithm, search_space... override one by one; budget and other keys are replaced),
 selected with ``--smoke``.
@@ -118,6 +122,14 @@ class Resources(_Strict):
     cpus_per_env_runner: float = Field(1.0, ge=0)
 
 
+def _known_preset(name: str | None) -> str | None:
+    from rllib_safe.algorithms.presets import preset_settings
+
+    if name is not None:
+        preset_settings(name)
+    return name
+
+
 def _known_algorithm(name: str) -> str:
     from rllib_safe.algorithms import algorithm_class
 
@@ -134,6 +146,7 @@ class SweepSpec(_Strict):
     env_config: dict[str, Any] = {}
     budget: Budget
     seeds: list[int] = Field(min_length=1)
+    preset: Annotated[str | None, AfterValidator(_known_preset)] = None
     training: dict[str, Any] = {}
     env_runners: dict[str, Any] = {}
     per_algorithm: dict[str, dict[str, Any]] = {}
@@ -173,8 +186,11 @@ class SweepSpec(_Strict):
         return [field for name, axis in self.search_space.items() for field in axis.fields or [name]]
 
     def settings(self, algorithm: str) -> dict[str, Any]:
-        """The fixed config settings of one algorithm: shared ones, then its own."""
-        return {**self.training, **self.env_runners, **self.per_algorithm.get(algorithm, {})}
+        """The fixed config settings of one algorithm: the preset's, shared ones, then its own."""
+        from rllib_safe.algorithms.presets import preset_settings
+
+        preset = preset_settings(self.preset) if self.preset is not None else {}
+        return {**preset, **self.training, **self.env_runners, **self.per_algorithm.get(algorithm, {})}
 
 
 def _mark_lines(node: yaml.Node, path: tuple = ()) -> dict[tuple, int]:

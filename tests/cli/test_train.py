@@ -20,6 +20,7 @@ from tests.cli.conftest import BATCH, SHORT_RUN
         (["--algo", "ppo", "--slack-upper", "0.5"], "--slack-upper applies to --algo pcrpo only"),
         (["--algo", "crpo", "--modulation-base", "2"], "--modulation-base applies to --algo smpo only"),
         (["--set", "lr"], "--set 'lr' is invalid: it must look like key=value"),
+        (["--preset", "omnisaf"], "--preset = 'omnisaf': unknown preset 'omnisaf'; choose one of ['omnisafe']"),
     ],
 )
 def test_invalid_arguments_name_flag_value_and_rule(argv, expected, capsys):
@@ -41,6 +42,15 @@ def test_unknown_set_key_lists_close_names(ray_session, capsys):
 def test_config_validation_errors_reach_the_user(ray_session, capsys):
     assert main(["train", *SHORT_RUN, "--set", "cost_gamma=1.5"]) == 2
     assert "`cost_gamma` = 1.5 is invalid" in capsys.readouterr().err
+
+
+def test_preset_reaches_the_config_and_set_overrides_it():
+    from rllib_safe.cli.options import TrainOptions
+    from rllib_safe.runs import build_config
+
+    options = TrainOptions(algo="ppo-lag", env="CartPole-v1", preset="omnisafe", overrides={"minibatch_size": 128})
+    config = build_config(options)
+    assert (config.num_epochs, config.minibatch_size, config.target_kl) == (40, 128, 0.02)
 
 
 def test_unknown_env_suggests_ids(ray_session, capsys):

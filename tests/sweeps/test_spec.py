@@ -196,3 +196,17 @@ def test_num_samples_needs_a_random_axis(tmp_path):
     path.write_text(TINY.read_text() + "num_samples: 4\n")
     with pytest.raises(SpecError, match="num_samples = 4 needs a choice/uniform/loguniform axis"):
         load_spec(path)
+
+
+def test_preset_is_the_base_of_every_algorithms_settings(tmp_path):
+    spec = load_spec(_multi(tmp_path, "[ppo-lag, pcrpo]", "preset: omnisafe\n"))
+    for algorithm in spec.algorithm:
+        config = base_config(spec, algorithm)
+        assert (config.num_epochs, config.minibatch_size, config.target_kl) == (2, 100, 0.02)  # training: wins
+
+
+def test_unknown_preset_names_line_and_known_presets(tmp_path):
+    path = _multi(tmp_path, "ppo-lag", "preset: omnisaf\n")
+    line = _line_of(path, "preset:")
+    with pytest.raises(SpecError, match=rf"spec.yaml:{line}: preset: .*choose one of \['omnisafe'\]"):
+        load_spec(path)
