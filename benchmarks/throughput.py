@@ -3,14 +3,18 @@
 For each env, the raw random-action step rate (``benchmarks/env_speed.py``, resets counted) is
 measured in the same run; each training result reports env steps/s over the timed iterations
 (after one warm-up iteration), its ratio to the raw rate, and where each second goes
-(``result["timers"]``: sampling, learner update, weight sync, the rest). One JSON line per result.
+(``result["timers"]``: sampling, learner update, weight sync, the rest), the SGD steps and epochs
+each update ran and the learner's milliseconds per SGD step. One JSON line per result.
 
     python benchmarks/throughput.py [--algos ppo ppo-lag] [--envs SafetyPointGoal1-v0]
-        [--settings 0x1 1x4 2x4] [--iterations 2] [--omnisafe] [--num-cpus 2]
+        [--settings 0x1 1x4 2x4] [--iterations 2] [--omnisafe] [--learner-loops fast rllib] [--num-cpus 2]
 
 Settings are ``RUNNERSxENVS``: ``num_env_runners`` x ``num_envs_per_env_runner``. ``--omnisafe``
-also runs every setting with OmniSafe's on-policy hyperparameters (steps_per_epoch 20000,
-update_iters 40, batch_size 64): the comparison with OmniSafe at identical hyperparameters.
+also runs every setting with OmniSafe's on-policy hyperparameters (``PRESETS["omnisafe"]``:
+steps_per_epoch 20000, update_iters 40, batch_size 64, target_kl 0.02): the comparison with
+OmniSafe at identical hyperparameters. ``--learner-loops`` picks the learner's update loop: the
+fast path (default) and/or RLlib's own loop (``fast_update=False``, which has no target-KL stop:
+those rows run every epoch).
 """
 
 from __future__ import annotations
@@ -27,13 +31,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from env_speed import steps_per_second  # noqa: E402
 
 from rllib_safe.algorithms import ALGORITHMS, default_config  # noqa: E402
+from rllib_safe.algorithms.presets import PRESETS  # noqa: E402
 from rllib_safe.envs import make_env  # noqa: E402
 
 DEFAULT_ENVS = ["SafetyHopperVelocity-v1", "SafetyPointGoal1-v0"]
 DEFAULT_SETTINGS = ["0x1", "1x4", "2x4"]
-#: OmniSafe's on-policy defaults (configs/on-policy/*.yaml): 20000 steps per epoch,
-#: 40 update iterations over minibatches of 64 steps.
-OMNISAFE = {"train_batch_size_per_learner": 20000, "minibatch_size": 64, "num_epochs": 40}
+#: OmniSafe's on-policy defaults (configs/on-policy/*.yaml): 20000 steps per epoch, 40 update
+#: iterations over minibatches of 64 steps, target-KL early stop at 0.02.
+OMNISAFE = PRESETS["omnisafe"]
+#: ``--learner-loops`` names: the learner's update loop, as training settings.
+LEARNER_LOOPS = {"fast": {"fast_update": True}, "rllib": {"fast_update": False, "target_kl": None}}
 TIMERS = {"sampling": "env_runner_sampling_timer", "learner_update": "learner_update_timer",
           "weight_sync": "synch_weights"}
 #: ``MetricsLogger.log_time`` reduces timers with an EMA of this coefficient across iterations.
@@ -74,6 +81,19 @@ def time_breakdown(results: list[dict]) -> dict:
     return {name: round(value, 3) for name, value in seconds.items()} | {"iteration": round(total, 3)}
 
 
+def sgd_work(results: list[dict], config) -> dict:
+    """Mean SGD steps and epochs per timed update, from the learner results (``results`` as above).
+
+    Each learner takes the same number of steps; ``num_module_steps_trained`` adds up their rows.
+    ``epochs_run`` is logged by the fast path only (RLlib's loop runs every epoch).
+    """
+    timed = [r["learners"]["__all_modules__"] for r in results[1:]]
+    rows_per_step = config.minibatch_size * max(1, config.num_learners)
+    steps = sum(learner["num_module_steps_trained"] for learner in timed) / len(timed) / rows_per_step
+    epochs = sum(learner.get("epochs_run", config.num_epochs) for learner in timed) / len(timed)
+    return {"sgd_steps_per_iteration": round(steps, 1), "epochs_run": round(epochs, 2)}
+
+
 def measure(algo: str, env_id: str, runners: int, envs: int, iterations: int, training: dict) -> dict:
     """Env steps/s of ``iterations`` timed iterations after one warm-up iteration."""
     config = (
@@ -93,6 +113,7 @@ def measure(algo: str, env_id: str, runners: int, envs: int, iterations: int, tr
         algorithm.stop()
     steps = sum(r["env_runners"]["num_env_steps_sampled"] for r in results[1:])
     seconds = sum(r["time_this_iter_s"] for r in results[1:])
+    breakdown, work = time_breakdown(results), sgd_work(results, config)
     return {
         "algo": algo,
         "env_id": env_id,
@@ -101,10 +122,14 @@ def measure(algo: str, env_id: str, runners: int, envs: int, iterations: int, tr
         "train_batch_size_per_learner": config.train_batch_size_per_learner,
         "minibatch_size": config.minibatch_size,
         "num_epochs": config.num_epochs,
+        "target_kl": config.target_kl,
+        "learner_loop": "fast" if config.fast_update else "rllib",
         "timed_iterations": iterations,
         "build_s": round(build_s, 2),
         "train_steps_per_s": round(steps / seconds, 1),
-        "seconds_per_iteration": time_breakdown(results),
+        "seconds_per_iteration": breakdown,
+        **work,
+        "learner_ms_per_sgd_step": round(1000.0 * breakdown["learner_update"] / work["sgd_steps_per_iteration"], 3),
     }
 
 
@@ -116,6 +141,8 @@ def main() -> None:
                         default=[parse_setting(text) for text in DEFAULT_SETTINGS])
     parser.add_argument("--iterations", type=int, default=2, help="timed iterations after one warm-up")
     parser.add_argument("--omnisafe", action="store_true", help="also run each setting with OmniSafe's hyperparameters")
+    parser.add_argument("--learner-loops", nargs="+", default=["fast"], choices=sorted(LEARNER_LOOPS),
+                        help="the learner's update loop(s): our fast path, RLlib's own loop")
     parser.add_argument("--raw-steps", type=int, default=3000, help="steps of the raw env measurement")
     parser.add_argument("--num-cpus", type=int, default=os.cpu_count(), help="CPUs given to Ray")
     args = parser.parse_args()
@@ -123,19 +150,23 @@ def main() -> None:
     import ray
 
     ray.init(num_cpus=args.num_cpus, include_dashboard=False, log_to_driver=False)
-    runs = [(runners, envs, {}) for runners, envs in args.settings]
-    if args.omnisafe:
-        runs += [(runners, envs, OMNISAFE) for runners, envs in args.settings]
+    presets = [("default", {})] + ([("omnisafe", OMNISAFE)] if args.omnisafe else [])
+    runs = [
+        (runners, envs, setting, training | LEARNER_LOOPS[loop])
+        for setting, training in presets
+        for loop in args.learner_loops
+        for runners, envs in args.settings
+    ]
     try:
         for env_id in args.envs:
             raw = raw_env_rate(env_id, args.raw_steps)
             print(json.dumps({"env_id": env_id, "raw_env_steps_per_s": round(raw, 1)}), flush=True)
             for algo in args.algos:
-                for runners, envs, training in runs:
+                for runners, envs, setting, training in runs:
                     row = measure(algo, env_id, runners, envs, args.iterations, training)
                     row["raw_env_steps_per_s"] = round(raw, 1)
                     row["ratio_to_raw"] = round(row["train_steps_per_s"] / raw, 3)
-                    row["setting"] = "omnisafe" if training else "default"
+                    row["setting"] = setting
                     print(json.dumps(row), flush=True)
     finally:
         ray.shutdown()
