@@ -56,7 +56,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.distributed as dist
 from ray.rllib.core.columns import Columns
 from ray.rllib.evaluation.postprocessing import Postprocessing
 
@@ -81,6 +80,7 @@ from rllib_safe.core import (
     scale_to_trust_region,
     select_region,
 )
+from rllib_safe.core.distributed import all_reduce_mean
 
 #: Learner metric of each mode: 1.0 for the mode of an actor update, else 0.0.
 MODE_METRICS = {
@@ -94,16 +94,6 @@ MODE_METRICS = {
 LINE_SEARCH_METRICS = {
     mode: "line_search_accepted_" + name.removeprefix("mode_") for mode, name in MODE_METRICS.items()
 }
-
-
-def all_reduce_mean(*tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """Each tensor averaged over the learners with one all-reduce; unchanged with one learner."""
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
-        return tensors
-    flat = torch.cat([t.reshape(-1) for t in tensors])
-    dist.all_reduce(flat)
-    flat = flat / dist.get_world_size()
-    return tuple(chunk.view_as(t) for chunk, t in zip(flat.split([t.numel() for t in tensors]), tensors))
 
 
 def surrogate(
