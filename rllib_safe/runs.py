@@ -34,8 +34,11 @@ CHECKPOINT_MARKER = "rllib_checkpoint.json"
 RETURN_KEY = "env_runners/episode_return_mean"
 COST_KEY = "env_runners/episode_cost_mean"
 STEPS_KEY = "num_env_steps_sampled_lifetime"
-#: PCRPO's per-update mode indicators (1.0 for the mode taken), summed over a run.
-PCRPO_MODE_KEYS = ("mode_reward", "mode_soft_aligned", "mode_soft_conflict", "mode_cost")
+ITERATION_COST_KEY = "env_runners/episode_cost_iteration_mean"
+#: PCRPO's and CRPO's update modes: ``mode_<m>`` is 1.0 for the mode taken, and
+#: ``line_search_accepted_<m>`` 1.0 when its trust-region step was accepted; summed over a run.
+UPDATE_MODES = ("reward", "soft_aligned", "soft_conflict", "cost")
+PCRPO_MODE_KEYS = tuple(f"mode_{mode}" for mode in UPDATE_MODES)
 
 
 class UsageError(ValueError):
@@ -174,7 +177,8 @@ def progress_line(flat: dict, timesteps: int, cost_limit: float, steps_per_s: fl
     return (
         f"iter {flat['training_iteration']} | steps {int(flat.get(STEPS_KEY, 0))}/{timesteps} | "
         f"return {format_number(flat.get(RETURN_KEY))} | "
-        f"cost {format_number(flat.get(COST_KEY))}/{cost_limit:g} | "
+        f"cost {format_number(flat.get(COST_KEY))}/{cost_limit:g} "
+        f"(this iter {format_number(flat.get(ITERATION_COST_KEY))}) | "
         f"{steps_per_s:.0f} steps/s | ETA {format_duration(eta_s)}"
     )
 
@@ -247,12 +251,15 @@ def summarise(results: list[dict], cost_limit: float, steps_per_s: float, files:
         "tensorboard": str(files.run_dir / TENSORBOARD_DIR),
         "checkpoint": str(checkpoint) if checkpoint else None,
     }
-    modes = {
-        mode: sum(value for r in results for key, value in r.items() if key.endswith("/" + mode))
-        for mode in PCRPO_MODE_KEYS
-    }
+    def run_sum(metric: str) -> float:
+        return sum(value for r in results for key, value in r.items() if key.endswith("/" + metric))
+
     if any(key.endswith("/" + PCRPO_MODE_KEYS[0]) for r in results for key in r):
-        summary["pcrpo_mode_counts"] = modes
+        summary["update_mode_counts"] = {name: run_sum(name) for name in PCRPO_MODE_KEYS}
+    if any(key.endswith("/line_search_accepted_reward") for r in results for key in r):
+        summary["line_search_accepted"] = {
+            mode: [run_sum(f"line_search_accepted_{mode}"), run_sum(f"mode_{mode}")] for mode in UPDATE_MODES
+        }
     return summary
 
 
@@ -305,9 +312,14 @@ def format_summary(summary: dict) -> str:
         (f"  final return {format_number(summary['final_return'])}, "
         f"episode cost {format_number(summary['final_cost'])} (limit {summary['cost_limit']:g})"),
     ]
-    if "pcrpo_mode_counts" in summary:
-        counts = ", ".join(f"{k} {v:g}" for k, v in summary["pcrpo_mode_counts"].items())
-        lines.append(f"  PCRPO update modes: {counts}")
+    if "update_mode_counts" in summary:
+        counts = ", ".join(f"{k} {v:g}" for k, v in summary["update_mode_counts"].items())
+        lines.append(f"  update modes: {counts}")
+    if "line_search_accepted" in summary:
+        accepted = ", ".join(
+            f"{mode} {ok:g}/{total:g}" for mode, (ok, total) in summary["line_search_accepted"].items() if total
+        )
+        lines.append(f"  trust-region steps accepted per mode: {accepted}")
     lines += [
         f"  run dir     {summary['run_dir']}",
         f"  results     {summary['results']}",

@@ -13,9 +13,11 @@ from rllib_safe.algorithms import default_config
 from rllib_safe.cli.options import parse_overrides
 from rllib_safe.runs import (
     PCRPO_MODE_KEYS,
+    UPDATE_MODES,
     RunFiles,
     find_checkpoint,
     flatten_result,
+    format_summary,
     progress_line,
     restore_algorithm,
     run_loop,
@@ -43,9 +45,10 @@ def test_training_parameters_cover_the_whole_hierarchy():
 
 def test_progress_line_shows_steps_cost_vs_limit_rate_and_eta():
     flat = {"training_iteration": 3, "num_env_steps_sampled_lifetime": 12000,
-            "env_runners/episode_return_mean": 1.234, "env_runners/episode_cost_mean": 30.1}
+            "env_runners/episode_return_mean": 1.234, "env_runners/episode_cost_mean": 30.1,
+            "env_runners/episode_cost_iteration_mean": 41.0}
     assert progress_line(flat, 200000, 25.0, 2150.4, 87) == (
-        "iter 3 | steps 12000/200000 | return 1.23 | cost 30.10/25 | 2150 steps/s | ETA 1m27s"
+        "iter 3 | steps 12000/200000 | return 1.23 | cost 30.10/25 (this iter 41.00) | 2150 steps/s | ETA 1m27s"
     )
 
 
@@ -57,10 +60,30 @@ def test_summary_counts_pcrpo_modes_over_iterations(tmp_path):
     ]
     summary = summarise(results, 25.0, 100.0, files, "completed", None)
     files.close()
-    assert summary["pcrpo_mode_counts"] == {
+    assert summary["update_mode_counts"] == {
         "mode_reward": 1.0, "mode_soft_aligned": 0.0, "mode_soft_conflict": 0.0, "mode_cost": 2.0,
     }
-    assert "pcrpo_mode_counts" not in summarise([{"a": 1}], 25.0, 1.0, RunFiles(tmp_path), "completed", None)
+    assert "update_mode_counts" not in summarise([{"a": 1}], 25.0, 1.0, RunFiles(tmp_path), "completed", None)
+
+
+def test_summary_counts_accepted_trust_region_steps_per_mode(tmp_path):
+    # Three iterations: a rejected soft-conflict step, an accepted one, an accepted cost step.
+    def iteration(mode: str, accepted: bool) -> dict:
+        prefix = "learners/default_policy/"
+        return {
+            **{f"{prefix}mode_{m}": float(m == mode) for m in UPDATE_MODES},
+            **{f"{prefix}line_search_accepted_{m}": float(m == mode and accepted) for m in UPDATE_MODES},
+        }
+
+    results = [iteration("soft_conflict", False), iteration("soft_conflict", True), iteration("cost", True)]
+    files = RunFiles(tmp_path)
+    summary = summarise(results, 25.0, 100.0, files, "completed", None)
+    files.close()
+    assert summary["line_search_accepted"] == {
+        "reward": [0.0, 0.0], "soft_aligned": [0.0, 0.0], "soft_conflict": [1.0, 2.0], "cost": [1.0, 1.0],
+    }
+    summary |= {"final_return": 1.0, "final_cost": 2.0}
+    assert "trust-region steps accepted per mode: soft_conflict 1/2, cost 1/1" in format_summary(summary)
 
 
 def test_find_checkpoint_explains_a_directory_without_checkpoints(tmp_path):

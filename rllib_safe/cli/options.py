@@ -20,7 +20,7 @@ ALGORITHM_FLAGS: dict[str, tuple[str, ...]] = {
     "slack_lower": ("pcrpo",),
     "conflict_angle": ("pcrpo",),
     "reward_weight": ("pcrpo",),
-    "update": ("pcrpo",),
+    "update": ("pcrpo", "crpo"),
     "modulation_base": ("smpo",),
 }
 

@@ -45,7 +45,7 @@ def add_parser(subparsers) -> None:
     pcrpo.add_argument("--slack-lower", type=float)
     pcrpo.add_argument("--conflict-angle", type=float, help="degrees")
     pcrpo.add_argument("--reward-weight", type=float)
-    pcrpo.add_argument("--update", help="trust_region or first_order")
+    pcrpo.add_argument("--update", help="PCRPO and CRPO: trust_region (default) or first_order")
     parser.add_argument_group("SMPO").add_argument("--modulation-base", type=float)
     parser.set_defaults(func=run)
 
