@@ -30,8 +30,10 @@ class PPOLagTorchLearner(SafePPOTorchLearner):
         self.metrics.log_value("lagrangian_multiplier", self.lagrange.value, window=1)
 
     def policy_advantages(self, module_id: str, batch: dict[str, Any]) -> torch.Tensor:
+        # lambda as a 0-dim tensor, not a Python float: no .item() per minibatch (a graph break
+        # under compile_sgd_step); the same float32 arithmetic.
         return lagrangian_advantages(
-            batch[Postprocessing.ADVANTAGES], batch[COST_ADVANTAGES], self.lagrange.value
+            batch[Postprocessing.ADVANTAGES], batch[COST_ADVANTAGES], self.lagrange.multiplier.detach()
         )
 
     def extra_state(self) -> dict[str, Any]:

@@ -12,19 +12,23 @@ OmniSafe's schedule (12,500 SGD steps of 64 rows per iteration) that costs as mu
   overrides still run) and stays on the learner's device; each minibatch is gathered by index
   (``index_select``) from RLlib's own schedule (``rllib_safe.core.minibatches``): the same
   rows in the same order, the same permutations drawn from the learner's seeded global RNG.
-* Each SGD step calls the hooks subclasses override, in RLlib's order: ``forward_train``,
-  ``compute_losses`` (``compute_loss_for_module``), ``compute_gradients``,
+* Each SGD step calls the hooks subclasses override, in RLlib's order: each module's
+  ``_forward_train`` (the modules are put in training mode once per update, not by every
+  ``forward_train``), ``compute_losses`` (``compute_loss_for_module``), ``compute_gradients``,
   ``postprocess_gradients``, ``apply_gradients``. With several learners the module is DDP's and
   the backward pass all-reduces as in RLlib's loop; hooks that all-reduce themselves (PCRPO)
   run unchanged.
 * Metrics logged during the loop go to ``DeferredMetrics``: tensors stay on the device, and
   each key reaches the real ``MetricsLogger`` once, after the loop, with the value RLlib's
   reduce would have produced from all of them. Step counts (``NUM_MODULE_STEPS_TRAINED`` and
-  the others) come out as in RLlib's loop.
+  the others) come out as in RLlib's loop. ``log_diagnostics`` tells the losses whether the
+  step's window-1 metrics can be reported (only a step that ends an epoch can be the last):
+  computing them on the other steps is wasted work.
 * Between epochs, ``stop_after_epoch`` may end the update (target-KL early stopping of the PPO
   learner); ``epochs_run`` logs how many epochs ran.
-* Optionally the SGD step runs under ``torch.compile`` (``CompiledStep``), falling back to eager
-  mode with a warning where compiling fails.
+* Optionally the forward pass and losses of each SGD step run under ``torch.compile``
+  (``CompiledStep``; gradients and the optimiser step stay eager, as RLlib's optimiser loop
+  breaks the graph), falling back to eager mode with a warning where compiling fails.
 
 Not covered (``update`` then runs RLlib's loop): positional arguments and ``data_iterators``
 (Ray Data input); validation rejects recurrent modules, which need sequence slicing.
@@ -33,7 +37,6 @@ Not covered (``update`` then runs RLlib's loop): positional arguments and ``data
 from __future__ import annotations
 
 import contextlib
-import copy
 import logging
 import math
 import time
@@ -157,14 +160,13 @@ def as_tensor_columns(module_id: str, columns: dict[str, Any], device) -> dict[s
 class CompiledStep:
     """``torch.compile(step)``, falling back to ``step`` with a warning where compiling fails.
 
-    The first call compiles (its duration is ``compile_seconds``). Should it fail, the
-    learner's modules and optimizers are restored to their state before the call and the step
-    runs eagerly, now and from then on.
+    The first call compiles (its duration is ``compile_seconds``). Should it fail, this and
+    every later call run ``step`` eagerly. ``step`` must leave no state behind that a second
+    call would not overwrite (the learner compiles the forward pass and the losses only).
     """
 
-    def __init__(self, step: Callable, learner) -> None:
+    def __init__(self, step: Callable) -> None:
         self._step = step
-        self._learner = learner
         self._compiled = None
         self.compile_seconds: float | None = None
         try:
@@ -177,16 +179,14 @@ class CompiledStep:
             return self._step(*args)
         if self.compile_seconds is not None:
             return self._compiled(*args)
-        saved = self._save_training_state()
         start = time.perf_counter()
         try:
             result = self._compiled(*args)
         except Exception as error:  # noqa: BLE001
-            self._restore_training_state(saved)
             self._fall_back(error)
             return self._step(*args)
         self.compile_seconds = time.perf_counter() - start
-        logger.info("Compiled the SGD step in %.1f s.", self.compile_seconds)
+        logger.info("Compiled the forward pass and losses of the SGD step in %.1f s.", self.compile_seconds)
         return result
 
     def _fall_back(self, error: Exception) -> None:
@@ -198,20 +198,6 @@ class CompiledStep:
             error,
         )
 
-    def _save_training_state(self) -> dict:
-        learner = self._learner
-        return {
-            "modules": {mid: copy.deepcopy(module.unwrapped().state_dict()) for mid, module in learner.module.items()},
-            "optimizers": {name: copy.deepcopy(opt.state_dict()) for name, opt in learner._named_optimizers.items()},
-        }
-
-    def _restore_training_state(self, saved: dict) -> None:
-        learner = self._learner
-        for mid, state in saved["modules"].items():
-            learner.module[mid].unwrapped().load_state_dict(state)
-        for name, state in saved["optimizers"].items():
-            learner._named_optimizers[name].load_state_dict(state)
-
 
 class FastUpdateMixin:
     """``Learner.update`` with the epoch x minibatch loop in one call (module docstring).
@@ -222,7 +208,8 @@ class FastUpdateMixin:
 
     def build(self) -> None:
         super().build()
-        self._sgd_step_fn = CompiledStep(self.sgd_step, self) if self.config.compile_sgd_step else self.sgd_step
+        losses = self.forward_and_losses
+        self._losses_fn = CompiledStep(losses) if self.config.compile_sgd_step else losses
         #: Whether this SGD step's window-1 metrics can be reported: always in RLlib's loop; in the
         #: fast path only on steps that end an epoch (the last step, or the last before an early stop).
         self.log_diagnostics = True
@@ -233,18 +220,22 @@ class FastUpdateMixin:
         return self._fast_update(**kwargs)
 
     def sgd_step(self, minibatch: dict[str, dict[str, Any]]) -> dict[str, torch.Tensor]:
-        """One SGD step on one minibatch per module, through the learner's hooks; the losses.
+        """One SGD step on one minibatch per module, through the learner's hooks; the losses."""
+        loss_per_module = self._losses_fn(minibatch)
+        gradients = self.compute_gradients(loss_per_module)
+        with self._no_ddp_sync():
+            self.apply_gradients(self.postprocess_gradients(gradients))
+        return loss_per_module
+
+    def forward_and_losses(self, minibatch: dict[str, dict[str, Any]]) -> dict[str, torch.Tensor]:
+        """The forward pass and the losses of one SGD step (what ``compile_sgd_step`` compiles).
 
         The modules are put in training mode once per update (``_train_on_batch``), so the
         forward pass calls their ``_forward_train`` directly: ``forward_train`` would walk all
         submodules to set the mode again (0.1 ms per step on a 2-core CPU).
         """
         fwd_out = {module_id: self.module[module_id]._forward_train(batch) for module_id, batch in minibatch.items()}
-        loss_per_module = self.compute_losses(fwd_out=fwd_out, batch=minibatch)
-        gradients = self.compute_gradients(loss_per_module)
-        with self._no_ddp_sync():
-            self.apply_gradients(self.postprocess_gradients(gradients))
-        return loss_per_module
+        return self.compute_losses(fwd_out=fwd_out, batch=minibatch)
 
     def _no_ddp_sync(self):
         """RLlib's loop postprocesses and applies the gradients under DDP's ``no_sync`` (several learners)."""
@@ -343,7 +334,7 @@ class FastUpdateMixin:
         for step in range(steps):
             minibatch = {module_id: take_rows(columns[module_id], at[step]) for module_id, at in row_indices.items()}
             self.log_diagnostics = step in epoch_ends
-            loss_per_module = self._sgd_step_fn(minibatch)
+            loss_per_module = self.sgd_step(minibatch)
             self._log_steps_trained_metrics(counts)
             epoch = epoch_ends.get(step)
             if epoch is not None and epoch < num_epochs and self.stop_after_epoch(columns):
@@ -356,6 +347,6 @@ class FastUpdateMixin:
         for module_id, loss in loss_per_module.items():
             self.metrics.log_value(key=(module_id, self.TOTAL_LOSS_KEY), value=loss, window=1)
         self.metrics.log_value((ALL_MODULES, EPOCHS_RUN), epochs_run, window=1)
-        compile_seconds = getattr(self._sgd_step_fn, "compile_seconds", None)
+        compile_seconds = getattr(self._losses_fn, "compile_seconds", None)
         if compile_seconds is not None:
             self.metrics.log_value((ALL_MODULES, COMPILE_SECONDS), compile_seconds, window=1)
