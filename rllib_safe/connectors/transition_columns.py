@@ -30,7 +30,9 @@ NEXT_ACTION_MASK = "next_action_mask"
 COST_BOOTSTRAP_MASK = "cost_bootstrap_mask"
 #: sum_{k >= t} cost_gamma^(k - t) c_k to the end of the episode.
 REALISED_COST_TO_GO = "realised_cost_to_go"
-#: 1 on the real steps of chunks that end their episode (where the cost-to-go is complete).
+#: 1 on the real steps of chunks that end their episode, where the cost-to-go is known up to the
+#: episode's end. After a time-limit truncation Q^c bootstraps past that end, so near a time
+#: limit the realised cost-to-go is below what a correct Q^c predicts (qc_prediction_bias > 0).
 REALISED_COST_TO_GO_MASK = "realised_cost_to_go_mask"
 
 _EPISODE_ENDED = "rllib_safe_episode_ended"

@@ -268,10 +268,17 @@ class SwitchingTorchLearner(SafePPOTorchLearner):
         step = scale_to_trust_region(natural, fvp, max_kl=config.max_kl)
         theta_old = flatten_params(actor)
         baseline = baseline.detach()
+        expected_reward_gain, expected_cost_gain = (g_r @ step).detach(), (g_c @ step).detach()
+        # "both" holds for the step only up to the CG solve: where the step does not raise both
+        # surrogates to first order, accept on the weighted objective rather than on what it cannot give.
+        acceptance_fallback = self.soft_acceptance == "both" and bool(
+            torch.minimum(expected_reward_gain, expected_cost_gain) < 0
+        )
+        soft_acceptance = "weighted" if acceptance_fallback else self.soft_acceptance
 
         def gain(reward_gain: torch.Tensor, cost_gain: torch.Tensor) -> torch.Tensor:
             return mode_gain(
-                reward_gain, cost_gain, mode, soft_acceptance=self.soft_acceptance, reward_weight=self.reward_weight
+                reward_gain, cost_gain, mode, soft_acceptance=soft_acceptance, reward_weight=self.reward_weight
             )
 
         def evaluate(fraction: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -289,10 +296,10 @@ class SwitchingTorchLearner(SafePPOTorchLearner):
         )
         if not search.accepted:
             assign_flat_params(actor, theta_old)
-        expected_reward_gain, expected_cost_gain = (g_r @ step).detach(), (g_c @ step).detach()
         self.metrics.log_dict(
             {
                 "line_search_accepted": float(search.accepted),
+                "soft_acceptance_fallback": float(acceptance_fallback),
                 "line_search_step_fraction": search.step_fraction,
                 "line_search_tries": search.tries,
                 "expected_improvement": gain(expected_reward_gain, expected_cost_gain),

@@ -177,14 +177,14 @@ class CompiledStep:
     def __call__(self, *args):
         if self._compiled is None:
             return self._step(*args)
-        if self.compile_seconds is not None:
-            return self._compiled(*args)
         start = time.perf_counter()
-        try:
+        try:  # every call: a later input (e.g. the diagnostics flag) may compile another graph
             result = self._compiled(*args)
         except Exception as error:  # noqa: BLE001
             self._fall_back(error)
             return self._step(*args)
+        if self.compile_seconds is not None:
+            return result
         self.compile_seconds = time.perf_counter() - start
         logger.info("Compiled the forward pass and losses of the SGD step in %.1f s.", self.compile_seconds)
         return result

@@ -157,8 +157,9 @@ class SafePPOConfig(PPOConfig):
                 KL(pi_old || pi) over the batch exceeds it (logged as ``policy_kl`` and
                 ``epochs_run``). None: all ``num_epochs`` run. Needs ``fast_update``. Not
                 RLlib's ``kl_target``, which steers the KL-loss coefficient.
-            compile_sgd_step: Run each SGD step under ``torch.compile`` (fast path, one
-                learner); falls back to eager mode with a warning where compiling fails.
+            compile_sgd_step: Run the forward pass and losses of each SGD step under
+                ``torch.compile`` (fast path, one learner); falls back to eager mode with a
+                warning where compiling fails.
         """
         super().training(**kwargs)
         self._update_settings(locals(), SAFE_TRAINING_DEFAULTS)

@@ -94,7 +94,7 @@ class SafePPOTorchLearner(FastUpdateMixin, PPOTorchLearner):
 
     def postprocess_gradients_for_module(self, *, module_id, config=None, module_gradients_dict):
         """RLlib's global-norm clipping per optimizer (and its norm metric), with foreach kernels."""
-        if config.grad_clip is None or config.grad_clip_by != "global_norm":
+        if not config.grad_clip or config.grad_clip_by != "global_norm":  # RLlib: 0 or None = no clipping
             return super().postprocess_gradients_for_module(
                 module_id=module_id, config=config, module_gradients_dict=module_gradients_dict
             )
@@ -109,7 +109,8 @@ class SafePPOTorchLearner(FastUpdateMixin, PPOTorchLearner):
     def start_epochs(self, columns: dict[str, dict[str, Any]]) -> None:
         """Target-KL early stopping: the policy before the update, on every row."""
         self._old_dist_inputs = {}
-        if self.config.target_kl is not None:
+        # A trust-region actor (PCRPO, CRPO) moves only after the epochs: nothing to stop on.
+        if self.config.target_kl is not None and not getattr(self, "trust_region", False):
             self._old_dist_inputs = {mid: self.action_dist_inputs(mid, batch) for mid, batch in columns.items()}
 
     def stop_after_epoch(self, columns: dict[str, dict[str, Any]]) -> bool:
