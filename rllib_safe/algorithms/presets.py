@@ -40,8 +40,16 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def preset_settings(name: str) -> dict[str, Any]:
-    """A copy of the named preset's settings, or a ValueError naming the known presets."""
+def preset_settings(name: str | None) -> dict[str, Any]:
+    """A copy of the named preset's settings ({} for None), or a ValueError naming the known presets."""
+    if name is None:
+        return {}
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     return dict(PRESETS[name])
+
+
+def known_preset(name: str | None) -> str | None:
+    """``name`` unchanged if it is None or a preset (the validator of the CLI and sweep specs)."""
+    preset_settings(name)
+    return name

@@ -130,11 +130,9 @@ class TrainOptions(BaseModel):
     @field_validator("preset")
     @classmethod
     def _known_preset(cls, name: str | None) -> str | None:
-        from rllib_safe.algorithms.presets import preset_settings
+        from rllib_safe.algorithms.presets import known_preset
 
-        if name is not None:
-            preset_settings(name)
-        return name
+        return known_preset(name)
 
     @field_validator("resume")
     @classmethod
@@ -164,7 +162,7 @@ class TrainOptions(BaseModel):
         """Settings for ``config.training(...)``: the preset, cost limit, algorithm flags, then ``--set``."""
         from rllib_safe.algorithms.presets import preset_settings
 
-        preset = preset_settings(self.preset) if self.preset is not None else {}
+        preset = preset_settings(self.preset)
         flags = {name: getattr(self, name) for name in ALGORITHM_FLAGS if getattr(self, name) is not None}
         settings = {"cost_limit": self.cost_limit, "allow_gpu_fallback": self.allow_gpu_fallback}
         return preset | settings | flags | self.overrides

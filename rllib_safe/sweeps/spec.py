@@ -123,11 +123,9 @@ class Resources(_Strict):
 
 
 def _known_preset(name: str | None) -> str | None:
-    from rllib_safe.algorithms.presets import preset_settings
+    from rllib_safe.algorithms.presets import known_preset
 
-    if name is not None:
-        preset_settings(name)
-    return name
+    return known_preset(name)
 
 
 def _known_algorithm(name: str) -> str:
@@ -189,7 +187,7 @@ class SweepSpec(_Strict):
         """The fixed config settings of one algorithm: the preset's, shared ones, then its own."""
         from rllib_safe.algorithms.presets import preset_settings
 
-        preset = preset_settings(self.preset) if self.preset is not None else {}
+        preset = preset_settings(self.preset)
         return {**preset, **self.training, **self.env_runners, **self.per_algorithm.get(algorithm, {})}
 
 
