@@ -15,7 +15,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 COST_LIMIT = 25.0
-#: PCRPO's slacks on Hopper: the authors' setting (algorithms.md section 2).
+#: PCRPO's slacks on Hopper: the authors' setting (docs/algorithms.md section 2).
 HOPPER_PCRPO_SLACKS = {"slack_upper": 9.0, "slack_lower": -9.0}
 
 

@@ -1,4 +1,4 @@
-"""Learner connector: SMPO's safety-modulated rewards r~ = f(x) r (algorithms.md section 3).
+"""Learner connector: SMPO's safety-modulated rewards r~ = f(x) r (docs/algorithms.md section 3).
 
 How negative rewards are modulated, the weight's units and its range are documented in
 ``rllib_safe.core.modulation``.

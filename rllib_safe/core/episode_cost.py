@@ -1,6 +1,6 @@
 """J_c, the measured episode cost every constrained update steers by.
 
-J_c is the mean undiscounted cost of the last ``size`` finished episodes (algorithms.md,
+J_c is the mean undiscounted cost of the last ``size`` finished episodes (docs/algorithms.md,
 section 1; OmniSafe's ``EpCost`` sliding window), across iterations and EnvRunners, each
 episode counted once. Plain Python: the algorithm keeps one window on the driver and
 checkpoints its state.

@@ -1,4 +1,4 @@
-"""PCRPO gradient manipulation over flat gradient vectors (algorithms.md, section 2).
+"""PCRPO gradient manipulation over flat gradient vectors (docs/algorithms.md, section 2).
 
 PCRPO (Gu et al., AAAI 2024, arXiv 2405.01677) chooses one of three regions from the
 estimated episode cost J_c, the cost limit d and the slacks h+ >= 0 >= h-:
@@ -179,7 +179,7 @@ def project_onto_normal_plane(g: Tensor, normal: Tensor, metric_normal: Tensor |
 
 
 def validate_slacks(slack_upper: float, slack_lower: float) -> None:
-    """Raise ValueError unless h+ in [0, inf] and h- in [-inf, 0] (section 2)."""
+    """Raise ValueError unless h+ in [0, inf] and h- in [-inf, 0] (docs/algorithms.md section 2)."""
     if math.isnan(slack_upper) or slack_upper < 0:
         raise ValueError(f"slack_upper must be in [0, inf], got {slack_upper!r}")
     if math.isnan(slack_lower) or slack_lower > 0:
@@ -268,7 +268,7 @@ def manipulate_gradients(
     inverse_metric: InverseMetric | None = None,
     check_finite: bool = True,
 ) -> GradientManipulation:
-    """PCRPO's soft-switching direction from the flat reward and cost gradients (section 2).
+    """PCRPO's soft-switching direction from the flat reward and cost gradients (docs/algorithms.md section 2).
 
     Args:
         g_r: flat gradient of the reward surrogate mean(ratio * A_r).

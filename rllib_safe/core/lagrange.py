@@ -1,4 +1,4 @@
-"""PPO-Lagrangian's multiplier and penalised advantages, OmniSafe semantics (section 4).
+"""PPO-Lagrangian's multiplier and penalised advantages, OmniSafe semantics (docs/algorithms.md section 4).
 
 Once per iteration, before the policy step, lambda takes one Adam step on the loss
 -lambda (J_c - d) and is then clamped to [0, upper_bound]: it rises while J_c > d and

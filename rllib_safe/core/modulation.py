@@ -1,4 +1,4 @@
-"""SMPO safety modulation: weight, its derivative, modulated rewards, dynamic threshold (section 3).
+"""SMPO safety modulation: weight, its derivative, modulated rewards, dynamic threshold (docs/algorithms.md section 3).
 
 SMPO (Zhang and Guo, arXiv 2504.03040) multiplies each reward by
 f(x) = (1 - b^(x - d')) / (1 - b^(-d')), x = C_t + clip(Q^c(s, a), 0, d'), the accumulated

@@ -1,4 +1,4 @@
-"""PCRPO's slack schedules and reward-only warm-up (algorithms.md, section 2)."""
+"""PCRPO's slack schedules and reward-only warm-up (docs/algorithms.md, section 2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TRPO-style natural-gradient step, the base optimiser of the PCRPO authors (section 2).
+"""TRPO-style natural-gradient step, the base optimiser of the PCRPO authors (docs/algorithms.md section 2).
 
 Conjugate gradient on Fisher-vector products of the mean KL (10-15 iterations, damping
 0.1), a full step scaled to the KL radius delta, and a backtracking line search (decay

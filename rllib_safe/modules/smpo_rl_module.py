@@ -1,4 +1,4 @@
-"""SafePPO's module plus SMPO's cost critic Q^c(s, a) and its target copy (section 3)."""
+"""SafePPO's module plus SMPO's cost critic Q^c(s, a) and its target copy (docs/algorithms.md section 3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""CRPO: PCRPO's actor step with hard switching at d + cost_tolerance (algorithms.md, section 4)."""
+"""CRPO: PCRPO's actor step with hard switching at d + cost_tolerance (docs/algorithms.md, section 4)."""
 
 from __future__ import annotations
 

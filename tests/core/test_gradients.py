@@ -1,4 +1,4 @@
-"""PCRPO gradient manipulation (algorithms.md, section 2): the spec's facts as properties."""
+"""PCRPO gradient manipulation (docs/algorithms.md, section 2): its stated properties."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""PPO-Lagrangian multiplier and advantages, OmniSafe semantics (algorithms.md, section 4)."""
+"""PPO-Lagrangian multiplier and advantages, OmniSafe semantics (docs/algorithms.md, section 4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SMPO modulation weight, its derivative and the dynamic threshold (algorithms.md, section 3)."""
+"""SMPO modulation weight, its derivative and the dynamic threshold (docs/algorithms.md, section 3)."""
 
 from __future__ import annotations
 

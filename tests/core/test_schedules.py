@@ -1,4 +1,4 @@
-"""PCRPO slack schedules and reward-only warm-up (algorithms.md, section 2)."""
+"""PCRPO slack schedules and reward-only warm-up (docs/algorithms.md, section 2)."""
 
 from __future__ import annotations
 

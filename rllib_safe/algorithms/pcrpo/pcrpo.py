@@ -1,4 +1,4 @@
-"""PCRPO: soft switching between reward and cost by gradient manipulation (algorithms.md, section 2).
+"""PCRPO: soft switching between reward and cost by gradient manipulation (docs/algorithms.md, section 2).
 
 Gu et al., "Balance Reward and Safety Optimization for Safe Reinforcement Learning: A
 Perspective of Gradient Manipulation" (AAAI 2024). The learner
@@ -36,7 +36,7 @@ ACTOR_STEP_DEFAULTS = {
 #: PCRPO's own settings in ``training()`` with their defaults.
 PCRPO_TRAINING_DEFAULTS = {
     "conflict_angle": 90.0,
-    # +-5 around the limit: the spec's starting point where the paper publishes nothing
+    # +-5 around the limit: a starting point where the paper publishes nothing (docs/algorithms.md section 2)
     # (the authors used +-9 on SafetyHopperVelocity-v1 with d=25); +-inf are allowed.
     "slack_upper": 5.0,
     "slack_lower": -5.0,

@@ -1,6 +1,6 @@
 """PCRPO learner: the actor follows the manipulated gradient, the critics their own losses.
 
-Design (algorithms.md, section 2). ``SwitchingTorchLearner`` is the machinery PCRPO shares
+Design (docs/algorithms.md, section 2). ``SwitchingTorchLearner`` is the machinery PCRPO shares
 with CRPO (``crpo_torch_learner.py``); the two differ only in ``region()``:
 
 * Losses. ``compute_loss_for_module`` is SafePPO's: PPO-clip on A_r plus the reward and cost
@@ -11,7 +11,7 @@ with CRPO (``crpo_torch_learner.py``); the two differ only in ``region()``:
   never calls ``backward``: the critic gradients over the critic parameters and, first order,
   g_r (minus the loss's gradient over ``module.actor_parameters()``) and g_c. With several
   learners one all-reduce averages all of them (``autograd.grad`` bypasses DDP's hooks,
-  rllib-notes trap 2), so every learner manipulates the same global gradients and the
+  docs/rllib-notes.md trap 2), so every learner manipulates the same global gradients and the
   learners stay identical. The actor's ``.grad`` receives minus the manipulated direction
   (optimisers minimise); Adam then steps actor and critics.
 * Trust region (default). The minibatch loop trains only the critics: the actor gets no

@@ -1,4 +1,4 @@
-"""PPO-Lagrangian (OmniSafe semantics, algorithms.md section 4)."""
+"""PPO-Lagrangian (OmniSafe semantics, docs/algorithms.md section 4)."""
 
 from __future__ import annotations
 

@@ -85,7 +85,7 @@ class SafePPOConfig(PPOConfig):
 
     def __init__(self, algo_class=None):
         super().__init__(algo_class=algo_class or SafePPO)
-        # Safe-RL defaults (OmniSafe), not RLlib's PPO defaults (rllib-notes.md, trap 7).
+        # Safe-RL defaults (OmniSafe), not RLlib's PPO defaults (docs/rllib-notes.md, trap 7).
         self.lr = 3e-4
         self.gamma = 0.99
         self.lambda_ = 0.95
@@ -93,7 +93,7 @@ class SafePPOConfig(PPOConfig):
         self.use_kl_loss = False
         self.kl_coeff = 0.0
         self.entropy_coeff = 0.0
-        self.vf_clip_param = float("inf")  # trap 3: clipping the squared error kills its gradient
+        self.vf_clip_param = float("inf")  # docs/rllib-notes.md trap 3: clipping the squared error kills its gradient
         self.grad_clip = 40.0
         self.grad_clip_by = "global_norm"
         self.num_epochs = 10
@@ -211,7 +211,7 @@ class SafePPOConfig(PPOConfig):
             )
 
     def _check_gpu_available(self) -> None:
-        """Trap 4: a GPU learner on a machine (or cluster) without a GPU fails obscurely."""
+        """docs/rllib-notes.md trap 4: a GPU learner on a machine (or cluster) without a GPU fails obscurely."""
         if not self.num_gpus_per_learner:
             return
         available = available_gpus()

@@ -1,4 +1,4 @@
-"""SMPO: safety-modulated rewards with a learned cost critic (algorithms.md section 3)."""
+"""SMPO: safety-modulated rewards with a learned cost critic (docs/algorithms.md section 3)."""
 
 from __future__ import annotations
 

@@ -152,7 +152,7 @@ class SMPOTorchLearner(SafePPOTorchLearner):
         return mse + self.config.qc_l2 * l2
 
     def critic_gradient_loss(self, module_id, module, batch, next_action_dist_inputs) -> torch.Tensor:
-        """PPO-clip surrogate of E[(d r~_t / d Q^c) grad_theta Q^c(s_t, a_t)] / std(A) (section 3).
+        """PPO-clip surrogate of E[(d r~_t / d Q^c) grad_theta Q^c(s_t, a_t)] / std(A) (docs/algorithms.md section 3).
 
         d r~_t / d Q^c = s(r_t) f'(x_t), the paper's r_t f'(x_t) for r_t >= 0 (s: see
         ``rllib_safe.core.modulation``). Units: PPO's term uses the reward advantages divided
