@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-fast lint bench bench-omnisafe bench-learning bench-learning-report clean
+.PHONY: setup demo test test-fast test-browser lint bench bench-omnisafe bench-learning bench-learning-report clean
 
 setup: $(VENV)/.installed
 
@@ -21,6 +21,13 @@ test: setup
 
 test-fast: setup
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# The HTML report in a real browser (headless Chromium; Debian's package, installed if missing).
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+test-browser: setup
+	command -v chromium >/dev/null || \
+		($(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+	$(PY) -m pytest -m browser $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check rllib_safe tests benchmarks
