@@ -44,16 +44,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.learning_report import load_records, run_figures, write_report  # noqa: E402
 from benchmarks.learning_suites import REPO, SUITES, RunSpec, Suite, run_key  # noqa: E402
-from rllib_safe.runs import (  # noqa: E402
-    CHECKPOINT_MARKER,
-    CHECKPOINTS_DIR,
-    COST_KEY,
-    RESULTS_FILE,
-    RETURN_KEY,
-    STEPS_KEY,
-    format_duration,
-)
-from rllib_safe.sweeps.report import _read_results as read_results  # noqa: E402
+from rllib_safe.metrics import COST_KEY, RETURN_KEY, STEPS_KEY, flat  # noqa: E402
+from rllib_safe.runs.loop import format_duration  # noqa: E402
+from rllib_safe.runs.run_dir import read_results, run_checkpoints  # noqa: E402
 
 RUN_META_FILE = "benchmark_run.json"
 RECORD_FILE = "benchmark_record.json"
@@ -91,7 +84,7 @@ def select_runs(suite: Suite, tasks: list[str] | None, algos: list[str] | None, 
 
 
 def has_checkpoint(run_dir: Path) -> bool:
-    return any((path / CHECKPOINT_MARKER).exists() for path in (run_dir / CHECKPOINTS_DIR).glob("iter_*"))
+    return bool(run_checkpoints(run_dir))
 
 
 def prepare_run_dir(spec: RunSpec, run_dir: Path) -> dict:
@@ -122,7 +115,7 @@ def prepare_run_dir(spec: RunSpec, run_dir: Path) -> dict:
 
 def train_options(spec: RunSpec, run_dir: Path, checkpoint_every: int):
     """``rllib-safe train``'s options for the run: resumed from its last checkpoint if it has one."""
-    from rllib_safe.cli.options import TrainOptions
+    from rllib_safe.runs import TrainOptions
 
     if has_checkpoint(run_dir):
         return TrainOptions(resume=run_dir, run_dir=run_dir, checkpoint_every=checkpoint_every)
@@ -139,9 +132,9 @@ def measured(value) -> float | None:
 
 def curve_of(iterations: list[dict]) -> dict[str, list]:
     return {
-        "env_steps": [int(r[STEPS_KEY]) for r in iterations],
-        "return": [measured(r.get(RETURN_KEY)) for r in iterations],
-        "cost": [measured(r.get(COST_KEY)) for r in iterations],
+        "env_steps": [int(r[flat(STEPS_KEY)]) for r in iterations],
+        "return": [measured(r.get(flat(RETURN_KEY))) for r in iterations],
+        "cost": [measured(r.get(flat(COST_KEY))) for r in iterations],
     }
 
 
@@ -152,7 +145,7 @@ def rounded(curve: dict[str, list]) -> dict[str, list]:
 
 def record_of(suite: Suite, spec: RunSpec, run_dir: Path, meta: dict) -> dict:
     """The run's line of the results file, from its run directory."""
-    iterations = read_results(run_dir / RESULTS_FILE)  # an iteration repeated after a resume: its last result
+    iterations = read_results(run_dir)
     curve = curve_of(iterations)
     wall_s = sum(r["time_this_iter_s"] for r in iterations)
     revision = git_revision()

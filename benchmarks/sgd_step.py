@@ -112,10 +112,11 @@ def learner_batch(learner, n: int):
     from ray.rllib.evaluation.postprocessing import Postprocessing
     from ray.rllib.policy.sample_batch import MultiAgentBatch, SampleBatch
 
-    from rllib_safe.columns import COST_ADVANTAGES, COST_VALUE_TARGETS
+    from rllib_safe.connectors.columns import COST_ADVANTAGES, COST_VALUE_TARGETS
+    from rllib_safe.metrics import DEFAULT_MODULE
 
     rows = synthetic_rows(n)
-    module = learner.module["default_policy"].unwrapped()
+    module = learner.module[DEFAULT_MODULE].unwrapped()
     with torch.no_grad():
         inputs = module.forward_train({Columns.OBS: rows["obs"]})[Columns.ACTION_DIST_INPUTS]
         dist = module.get_train_action_dist_cls().from_logits(inputs)
@@ -131,13 +132,12 @@ def learner_batch(learner, n: int):
         COST_ADVANTAGES: rows["cost_advantages"],
         COST_VALUE_TARGETS: rows["cost_value_targets"],
     }
-    return MultiAgentBatch({"default_policy": SampleBatch({k: v.numpy() for k, v in columns.items()})}, n)
+    return MultiAgentBatch({DEFAULT_MODULE: SampleBatch({k: v.numpy() for k, v in columns.items()})}, n)
 
 
 def measure_learner(algo: str, minibatch_size: int, steps: int, repeats: int, **training) -> dict:
-    from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
-
     from rllib_safe.algorithms import default_config
+    from rllib_safe.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
 
     space = gym.spaces.Box(-1.0, 1.0, (OBS_DIM,))
     config = (

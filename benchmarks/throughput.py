@@ -33,6 +33,19 @@ from env_speed import steps_per_second  # noqa: E402
 from rllib_safe.algorithms import ALGORITHMS, default_config  # noqa: E402
 from rllib_safe.algorithms.presets import PRESETS  # noqa: E402
 from rllib_safe.envs import make_env  # noqa: E402
+from rllib_safe.metrics import (  # noqa: E402
+    ALL_MODULES,
+    EPOCHS_RUN,
+    ITERATION_STEPS_KEY,
+    LEARNER_UPDATE_TIMER,
+    LEARNERS,
+    NUM_MODULE_STEPS_TRAINED,
+    SAMPLING_TIMER,
+    TIME_THIS_ITER_S,
+    TIMERS,
+    WEIGHT_SYNC_TIMER,
+    lookup,
+)
 
 DEFAULT_ENVS = ["SafetyHopperVelocity-v1", "SafetyPointGoal1-v0"]
 DEFAULT_SETTINGS = ["0x1", "1x4", "2x4"]
@@ -41,8 +54,7 @@ DEFAULT_SETTINGS = ["0x1", "1x4", "2x4"]
 OMNISAFE = PRESETS["omnisafe"]
 #: ``--learner-loops`` names: the learner's update loop, as training settings.
 LEARNER_LOOPS = {"fast": {"fast_update": True}, "rllib": {"fast_update": False, "target_kl": None}}
-TIMERS = {"sampling": "env_runner_sampling_timer", "learner_update": "learner_update_timer",
-          "weight_sync": "synch_weights"}
+TIMED_PHASES = {"sampling": SAMPLING_TIMER, "learner_update": LEARNER_UPDATE_TIMER, "weight_sync": WEIGHT_SYNC_TIMER}
 #: ``MetricsLogger.log_time`` reduces timers with an EMA of this coefficient across iterations.
 TIMER_EMA_COEFF = 0.01
 
@@ -73,10 +85,10 @@ def time_breakdown(results: list[dict]) -> dict:
     ``results`` starts with the warm-up iteration, whose timers only seed the EMA.
     """
     seconds = {
-        name: sum(per_iteration([r["timers"].get(key, 0.0) for r in results])) / (len(results) - 1)
-        for name, key in TIMERS.items()
+        name: sum(per_iteration([lookup(r, (TIMERS, key), 0.0) for r in results])) / (len(results) - 1)
+        for name, key in TIMED_PHASES.items()
     }
-    total = sum(r["time_this_iter_s"] for r in results[1:]) / (len(results) - 1)
+    total = sum(r[TIME_THIS_ITER_S] for r in results[1:]) / (len(results) - 1)
     seconds["other"] = max(0.0, total - sum(seconds.values()))
     return {name: round(value, 3) for name, value in seconds.items()} | {"iteration": round(total, 3)}
 
@@ -87,11 +99,11 @@ def sgd_work(results: list[dict], config) -> dict:
     Each learner takes the same number of steps; ``num_module_steps_trained`` adds up their rows.
     ``epochs_run`` is logged by the fast path only (RLlib's loop runs every epoch).
     """
-    timed = [r["learners"]["__all_modules__"] for r in results[1:]]
+    timed = [r[LEARNERS][ALL_MODULES] for r in results[1:]]
     rows_per_step = config.minibatch_size * max(1, config.num_learners)
-    steps = sum(learner["num_module_steps_trained"] for learner in timed) / len(timed) / rows_per_step
-    epochs = sum(learner.get("epochs_run", config.num_epochs) for learner in timed) / len(timed)
-    return {"sgd_steps_per_iteration": round(steps, 1), "epochs_run": round(epochs, 2)}
+    steps = sum(learner[NUM_MODULE_STEPS_TRAINED] for learner in timed) / len(timed) / rows_per_step
+    epochs = sum(learner.get(EPOCHS_RUN, config.num_epochs) for learner in timed) / len(timed)
+    return {"sgd_steps_per_iteration": round(steps, 1), EPOCHS_RUN: round(epochs, 2)}
 
 
 def measure(algo: str, env_id: str, runners: int, envs: int, iterations: int, training: dict) -> dict:
@@ -111,8 +123,8 @@ def measure(algo: str, env_id: str, runners: int, envs: int, iterations: int, tr
         results = [algorithm.train() for _ in range(iterations + 1)]
     finally:
         algorithm.stop()
-    steps = sum(r["env_runners"]["num_env_steps_sampled"] for r in results[1:])
-    seconds = sum(r["time_this_iter_s"] for r in results[1:])
+    steps = sum(lookup(r, ITERATION_STEPS_KEY) for r in results[1:])
+    seconds = sum(r[TIME_THIS_ITER_S] for r in results[1:])
     breakdown, work = time_breakdown(results), sgd_work(results, config)
     return {
         "algo": algo,

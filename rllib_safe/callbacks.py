@@ -1,38 +1,10 @@
-"""EnvRunner callback: running episode cost in the infos and episode cost metrics."""
+"""Moved to ``rllib_safe.connectors.safety_metrics_callback``; kept for checkpoints.
 
-from __future__ import annotations
+Checkpoints written before the move pickle their config's ``callbacks_class`` by this module's
+path, so restoring them needs the name here. New code imports it from
+``rllib_safe.connectors``.
+"""
 
-from ray.rllib.callbacks.callbacks import RLlibCallback
+from rllib_safe.connectors.safety_metrics_callback import SafetyMetricsCallback
 
-from rllib_safe.columns import COST_RATE, CUMULATIVE_COST_INFO
-from rllib_safe.envs.errors import MissingCostError
-
-
-class SafetyMetricsCallback(RLlibCallback):
-    """Tracks the undiscounted episode cost on the EnvRunners.
-
-    Each step's info dict gets ``cumulative_cost``: the cost accumulated in the episode up
-    to and including that step (0 in the reset info). The learner connectors read it to
-    build the cost-so-far column, correctly across episode chunks, and the algorithm reads
-    it from the last info of each finished episode to measure J_c on the driver
-    (``SafePPO``): a window over episodes cannot be kept per EnvRunner. Finished episodes
-    log their cost rate (cost / length).
-    """
-
-    def on_episode_start(self, *, episode, **kwargs) -> None:
-        episode.get_infos(-1)[CUMULATIVE_COST_INFO] = 0.0
-
-    def on_episode_step(self, *, episode, env_runner=None, **kwargs) -> None:
-        info = episode.get_infos(-1)
-        if "cost" not in info:
-            raise MissingCostError(env_runner.env if env_runner is not None else "The env")
-        previous = episode.get_infos(-2).get(CUMULATIVE_COST_INFO, 0.0)
-        info[CUMULATIVE_COST_INFO] = previous + float(info["cost"])
-
-    def on_episode_end(
-        self, *, episode, env_runner, metrics_logger, prev_episode_chunks=None, **kwargs
-    ) -> None:
-        episode_cost = float(episode.get_infos(-1)[CUMULATIVE_COST_INFO])
-        length = len(episode) + sum(len(chunk) for chunk in prev_episode_chunks or ())
-        window = getattr(env_runner.config, "episode_cost_window", 100)
-        metrics_logger.log_value(COST_RATE, episode_cost / max(1, length), reduce="mean", window=window)
+__all__ = ["SafetyMetricsCallback"]

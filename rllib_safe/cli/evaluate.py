@@ -7,7 +7,8 @@ import json
 
 from pydantic import ValidationError
 
-from rllib_safe.cli.options import EvaluateOptions, usage_error
+from rllib_safe.cli.errors import usage_error
+from rllib_safe.runs.options import EvaluateOptions
 
 
 def add_parser(subparsers) -> None:
@@ -26,14 +27,14 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rllib_safe.evaluation import evaluate, format_report
-    from rllib_safe.runs import find_checkpoint
+    from rllib_safe.runs.evaluation import evaluate, format_report
+    from rllib_safe.runs.run_dir import RunDirError, find_checkpoint
 
     given = {k: v for k, v in vars(args).items() if v is not None and k in EvaluateOptions.model_fields}
     try:
         options = EvaluateOptions(**given)
         checkpoint = find_checkpoint(options.checkpoint)
-    except (ValidationError, FileNotFoundError) as err:
+    except (ValidationError, RunDirError) as err:
         return usage_error("evaluate", err)
     report = evaluate(checkpoint, options.episodes, options.seed, options.video)
     print(format_report(report))

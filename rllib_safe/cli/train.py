@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from rllib_safe.cli.options import TrainOptions, parse_overrides, usage_error
+from rllib_safe.cli.errors import usage_error
+from rllib_safe.runs.options import TrainOptions, parse_overrides
 
 
 def add_parser(subparsers) -> None:
@@ -22,6 +23,10 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--seed", type=int, help="random seed (default 0)")
     parser.add_argument("--run-dir", help="run directory (default runs/<algo>-<env>-seed<seed>-<time>)")
     parser.add_argument("--address", help="Ray cluster address ('auto' for a running one)")
+    parser.add_argument("--dashboard", action="store_true", default=None,
+                        help="serve the Ray dashboard of the local Ray instance on 127.0.0.1 and print its URL")
+    parser.add_argument("--verbose", action="store_true", default=None,
+                        help="show Ray's and RLlib's own log lines and warnings too")
     parser.add_argument("--num-env-runners", type=int)
     parser.add_argument("--num-envs-per-env-runner", type=int)
     parser.add_argument("--num-learners", type=int)
@@ -39,7 +44,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--preset", help="named training settings, e.g. omnisafe (OmniSafe's on-policy "
                         "schedule, rllib_safe/algorithms/presets.py); flags and --set override it")
     parser.add_argument("--set", dest="overrides", action="append", metavar="KEY=VALUE",
-                        help="any config.training() setting, value parsed as YAML (repeatable)")
+                        help="any config setting (training, env_runners, learners, resources ...: "
+                        "lr, num_epochs, num_env_runners), value parsed as YAML (repeatable)")
     pcrpo = parser.add_argument_group("PCRPO")
     pcrpo.add_argument("--slack-upper", type=float)
     pcrpo.add_argument("--slack-lower", type=float)
@@ -59,7 +65,7 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rllib_safe.runs import UsageError, train
+    from rllib_safe.runs.service import UsageError, train
 
     try:
         options = options_from_args(args)  # pydantic's ValidationError is a ValueError

@@ -6,7 +6,7 @@ from typing import Any
 
 from ray.rllib.connectors.connector_v2 import ConnectorV2
 
-from rllib_safe.columns import COST_SO_FAR, COSTS, CUMULATIVE_COST_INFO
+from rllib_safe.connectors.columns import COST_SO_FAR, COSTS, CUMULATIVE_COST_INFO
 
 
 class AddCostColumnsToTrainBatch(ConnectorV2):
@@ -28,7 +28,7 @@ class AddCostColumnsToTrainBatch(ConnectorV2):
             if CUMULATIVE_COST_INFO not in infos[0]:
                 raise KeyError(
                     f"Episode infos carry no '{CUMULATIVE_COST_INFO}'. Keep "
-                    "rllib_safe.callbacks.SafetyMetricsCallback in config.callbacks(...)."
+                    "rllib_safe.connectors.SafetyMetricsCallback in config.callbacks(...)."
                 )
             cost_so_far = [float(info[CUMULATIVE_COST_INFO]) for info in infos[: num_items - 1]]
             cost_so_far.append(cost_so_far[-1] + costs[-2] if num_items > 1 else cost_so_far[-1])

@@ -20,7 +20,7 @@ from ray.rllib.evaluation.postprocessing import Postprocessing
 from ray.rllib.utils.numpy import convert_to_numpy
 from ray.rllib.utils.postprocessing.value_predictions import compute_value_targets
 
-from rllib_safe.columns import COST_ADVANTAGES, COST_VALUE_TARGETS, COSTS
+from rllib_safe.connectors.columns import COST_ADVANTAGES, COST_VALUE_TARGETS, COSTS
 
 AdvantageNormalization = Literal["center", "standardize", "none"]
 

@@ -15,7 +15,7 @@ import torch
 from ray.rllib.connectors.connector_v2 import ConnectorV2
 from ray.rllib.core.columns import Columns
 
-from rllib_safe.columns import COST_SO_FAR
+from rllib_safe.connectors.columns import COST_SO_FAR
 from rllib_safe.core.modulation import (
     ModulationUnits,
     NegativeRewardModulation,

@@ -1,7 +1,7 @@
 """Runtime compatibility layer: safety-gymnasium 1.0.0 on gymnasium 1.x, numpy >= 2.4, Python 3.11.
 
 safety-gymnasium 1.0.0 is installed with ``--no-deps`` (its pins conflict with ray[rllib]).
-:func:`apply` patches, in memory only and idempotently, the five incompatibilities listed in
+:func:`apply` patches, in memory only and idempotently, the six incompatibilities listed in
 ``docs/environments.md``:
 
 1. gymnasium 1.x removed ``gymnasium.wrappers.{compatibility,autoreset,env_checker,time_limit,
@@ -17,6 +17,10 @@ safety-gymnasium 1.0.0 is installed with ``--no-deps`` (its pins conflict with r
    ``BaseAgent`` (``model.jnt(objid)`` and ``float(sensor)``) get scalar conversions.
 5. gymnasium 1.x's ``OffScreenViewer`` needs width and height: they default to the model's
    offscreen buffer size, which safety-gymnasium sets right before creating the viewer.
+6. ``BaseAgent._build_action_space`` passes float32 bounds to a float64 ``Box``; gymnasium 1.x
+   compares them with float64's range, which numpy 2 casts to float32 and warns
+   ("RuntimeWarning: overflow encountered in cast", every navigation env). The bounds are
+   widened to float64 first: the same space, no warning.
 
 Everything is added beside gymnasium's own code paths; gymnasium's envs behave as before.
 Nothing on disk changes.
@@ -51,6 +55,7 @@ def apply() -> None:
         import safety_gymnasium  # noqa: F401 - registers the ids
         import safety_gymnasium.builder  # noqa: F401 - loads every task module (uses COLOR)
     _patch_agent_scalars()
+    _patch_action_space()
     _patch_offscreen_viewer()
     _applied = True
 
@@ -244,3 +249,22 @@ def _patch_offscreen_viewer() -> None:
             super().__init__(model, data, width, height, **kw)
 
     underlying.OffScreenViewer = SizedOffScreenViewer
+
+
+# 6. float64 action-space bounds ------------------------------------------------------------
+
+
+def _patch_action_space() -> None:
+    from safety_gymnasium.bases import base_agent
+
+    agent_cls = base_agent.BaseAgent
+    if getattr(agent_cls._build_action_space, "_rllib_safe", False):
+        return
+
+    def _build_action_space(self: Any) -> Any:
+        # safety-gymnasium rounds the ctrlrange to float32; keep that, then widen to the dtype.
+        low, high = self.engine.model.actuator_ctrlrange.astype(np.float32).astype(np.float64).T
+        return base_agent.spaces.Box(low=low, high=high, dtype=np.float64)
+
+    _build_action_space._rllib_safe = True  # type: ignore[attr-defined]
+    agent_cls._build_action_space = _build_action_space

@@ -67,6 +67,10 @@ class RiskySafeEnv(_BudgetBase):
         return self._advance(1.0 if risky else self.safe_reward, 1.0 if risky else 0.0)
 
 
+#: The known-optimum problems by the env id ``register_envs`` gives them.
+KNOWN_OPTIMUM_ENVS = {"BudgetEnv": BudgetEnv, "RiskySafeEnv": RiskySafeEnv}
+
+
 def constrained_optimum_return(env: _BudgetBase, cost_limit: float) -> float:
     """The best episode return with episode cost <= cost_limit."""
     budget = min(float(cost_limit), float(env.horizon))

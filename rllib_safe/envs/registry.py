@@ -81,9 +81,15 @@ def register_envs() -> None:
     """Register every :func:`known_env_ids` id with Ray Tune so ``config.environment(id)`` works.
 
     Registered creators are pickled by reference to :func:`env_creator`, so remote EnvRunners
-    import ``rllib_safe.envs`` and apply the compat layer themselves. Idempotent.
+    import ``rllib_safe.envs`` and apply the compat layer themselves. The known-optimum
+    problems (``BudgetEnv``, ``RiskySafeEnv``: ``rllib_safe.envs.known_optimum``) are registered
+    under their class names, for learning checks from the CLI as from Python. Idempotent.
     """
     from ray.tune.registry import register_env
 
+    from rllib_safe.envs.known_optimum import KNOWN_OPTIMUM_ENVS
+
     for env_id in known_env_ids():
         register_env(env_id, functools.partial(env_creator, env_id))
+    for name, env_class in KNOWN_OPTIMUM_ENVS.items():
+        register_env(name, env_class)

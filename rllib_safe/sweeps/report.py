@@ -27,20 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from rllib_safe.metrics import COST_KEY, MODE_METRICS, RETURN_KEY, STEPS_KEY, lookup, module_key
 from rllib_safe.sweeps.spec import SPEC_FILE_NAME, SpecError, SweepSpec, load_spec
-
-RETURN_KEY = ("env_runners", "episode_return_mean")
-COST_KEY = ("env_runners", "episode_cost_mean")
-STEPS_KEY = ("num_env_steps_sampled_lifetime",)
-PCRPO_MODES = ("mode_reward", "mode_soft_aligned", "mode_soft_conflict", "mode_cost")
-
-
-def _get(result: dict, key: tuple, default=math.nan):
-    for part in key:
-        if not isinstance(result, dict) or part not in result:
-            return default
-        result = result[part]
-    return result
 
 
 @dataclass
@@ -54,7 +42,7 @@ class TrialResults:
     status: str  # "finished", "errored" or "partial"
 
     def series(self, key: tuple) -> np.ndarray:
-        return np.array([_get(result, key) for result in self.results], dtype=float)
+        return np.array([lookup(result, key) for result in self.results], dtype=float)
 
     def final(self, key: tuple, last_k: int) -> float:
         values = self.series(key)[-last_k:]
@@ -146,11 +134,10 @@ def summary_table(spec: SweepSpec, trials: list[TrialResults], last_k: int) -> p
             row |= {f"{metric}_mean": mean, f"{metric}_std": std}
             row |= {f"{metric}_ci95_low": low, f"{metric}_ci95_high": high}
         row["cost_limit"] = members[0].config.get("cost_limit", math.nan)
-        if any(not np.isnan(t.series(("learners", "default_policy", PCRPO_MODES[0]))).all() for t in members):
-            counts = {mode: sum(np.nansum(t.series(("learners", "default_policy", mode))) for t in members)
-                      for mode in PCRPO_MODES}
+        if any(not np.isnan(t.series(module_key(MODE_METRICS[0]))).all() for t in members):
+            counts = {mode: sum(np.nansum(t.series(module_key(mode))) for t in members) for mode in MODE_METRICS}
             total = sum(counts.values()) or math.nan
-            row |= {f"share_{mode}": counts[mode] / total for mode in PCRPO_MODES}
+            row |= {f"share_{mode}": counts[mode] / total for mode in MODE_METRICS}
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -269,10 +256,10 @@ def plot_heatmaps(spec: SweepSpec, table: pd.DataFrame, path: Path) -> None:
 
 def plot_mode_shares(table: pd.DataFrame, path: Path) -> None:
     """PCRPO: share of update modes per configuration (stacked bars; configurations without modes left out)."""
-    table = table[table["share_mode_reward"].notna()]
+    table = table[table[f"share_{MODE_METRICS[0]}"].notna()]
     figure, axis = plt.subplots(figsize=(max(6.0, 0.8 * len(table) + 3), 5.2))
     bottom = np.zeros(len(table))
-    for mode in PCRPO_MODES:
+    for mode in MODE_METRICS:
         shares = table[f"share_{mode}"].to_numpy(float)
         bars = axis.bar(range(len(table)), shares, bottom=bottom, label=mode.removeprefix("mode_").replace("_", " "))
         axis.bar_label(bars, labels=[f"{v:.0%}" if v >= 0.05 else "" for v in np.nan_to_num(shares)],
@@ -332,7 +319,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None, *, last_k: 
     if len(spec.search_space) == 2:
         images.append("heatmaps.png")
         plot_heatmaps(spec, table, out / images[-1])
-    if "share_mode_reward" in table:
+    if f"share_{MODE_METRICS[0]}" in table:
         images.append("pcrpo_update_modes.png")
         plot_mode_shares(table, out / images[-1])
     (out / "index.html").write_text(_html(spec, run_dir, table, trials, images, last_k))

@@ -59,22 +59,16 @@ def sample_points(spec: SweepSpec) -> list[list[Any]]:
 
 
 def base_config(spec: SweepSpec, algorithm: str):
-    """The algorithm's config with the spec's env, fixed settings, resources; validated."""
-    from rllib_safe.algorithms import default_config
+    """The algorithm's config with the spec's env, resources and fixed settings (``build_config``); validated."""
+    from rllib_safe.runs.config import ConfigError, build_config
 
-    config = (
-        default_config(algorithm)
-        .environment(spec.env, env_config=spec.env_config)
-        .resources(num_cpus_for_main_process=spec.resources.cpus_for_main_process)
-        .learners(num_learners=spec.resources.num_learners, num_gpus_per_learner=spec.resources.gpus_per_learner)
-        .env_runners(num_cpus_per_env_runner=spec.resources.cpus_per_env_runner)
-    )
-    config.update_from_dict(spec.settings(algorithm))
     try:
-        config.validate()
-    except ValueError as err:
+        return build_config(
+            algorithm, spec.env, spec.resources.settings() | spec.settings(algorithm),
+            preset=spec.preset, env_config=spec.env_config,
+        )
+    except ConfigError as err:
         raise SpecError(f"invalid fixed settings for {algorithm}: {err}") from None
-    return config
 
 
 def param_space(spec: SweepSpec, algorithm: str) -> dict[str, Any]:
@@ -109,7 +103,7 @@ def save_spec(spec: SweepSpec, run_dir: Path) -> None:
     (run_dir / SPEC_FILE_NAME).write_text(yaml.safe_dump(spec.model_dump(exclude_defaults=False), sort_keys=False))
 
 
-def run_dir_of(spec: SweepSpec, name: str | None = None) -> Path:
+def sweep_dir(spec: SweepSpec, name: str | None = None) -> Path:
     return Path(spec.storage_path).expanduser().resolve() / (name or spec.name)
 
 
@@ -224,7 +218,7 @@ def run_sweep(
 
     ``callbacks``: extra Tune callbacks (loggers, or a stopper of the whole run).
     """
-    run_dir = run_dir_of(spec, name)
+    run_dir = sweep_dir(spec, name)
     if any(tune.Tuner.can_restore(str(run_dir / algorithm)) for algorithm in spec.algorithm):
         raise SpecError(f"{run_dir} already holds this sweep; continue it with --resume {run_dir} or pick --name")
     save_spec(spec, run_dir)

@@ -121,6 +121,15 @@ class Resources(_Strict):
     gpus_per_learner: float = Field(0.0, ge=0)
     cpus_per_env_runner: float = Field(1.0, ge=0)
 
+    def settings(self) -> dict[str, float | int]:
+        """The same resources as config settings (``build_config``'s names)."""
+        return {
+            "num_cpus_for_main_process": self.cpus_for_main_process,
+            "num_learners": self.num_learners,
+            "num_gpus_per_learner": self.gpus_per_learner,
+            "num_cpus_per_env_runner": self.cpus_per_env_runner,
+        }
+
 
 def _known_preset(name: str | None) -> str | None:
     from rllib_safe.algorithms.presets import known_preset
@@ -184,11 +193,9 @@ class SweepSpec(_Strict):
         return [field for name, axis in self.search_space.items() for field in axis.fields or [name]]
 
     def settings(self, algorithm: str) -> dict[str, Any]:
-        """The fixed config settings of one algorithm: the preset's, shared ones, then its own."""
-        from rllib_safe.algorithms.presets import preset_settings
-
-        preset = preset_settings(self.preset)
-        return {**preset, **self.training, **self.env_runners, **self.per_algorithm.get(algorithm, {})}
+        """The fixed config settings of one algorithm: shared ones, then its own (the preset is
+        applied first by ``build_config``)."""
+        return {**self.training, **self.env_runners, **self.per_algorithm.get(algorithm, {})}
 
 
 def _mark_lines(node: yaml.Node, path: tuple = ()) -> dict[tuple, int]:
@@ -233,17 +240,6 @@ class _Locator:
         return f"{self.path}:{line}: {field}"
 
 
-def config_field_names(config) -> set[str]:
-    """Public settings of an AlgorithmConfig: its attributes and settable properties."""
-    properties = {
-        name
-        for cls in type(config).__mro__
-        for name, value in vars(cls).items()
-        if isinstance(value, property) and value.fset is not None
-    }
-    return properties | {name for name in vars(config) if not name.startswith("_")}
-
-
 def _shared_fields(spec: SweepSpec) -> list[tuple[tuple, str]]:
     """(location, config field) of every setting that applies to all algorithms."""
     fields = [(("training", name), name) for name in spec.training]
@@ -258,7 +254,7 @@ def _shared_fields(spec: SweepSpec) -> list[tuple[tuple, str]]:
 
 def _unknown_fields(spec: SweepSpec) -> list[tuple[tuple, str]]:
     """Config fields an algorithm does not have (checked per algorithm), with the closest names."""
-    from rllib_safe.algorithms import default_config
+    from rllib_safe.runs.config import setting_names
 
     problems = [
         (("per_algorithm", name), f"{name!r} is not in `algorithm` ({spec.algorithm})")
@@ -268,7 +264,7 @@ def _unknown_fields(spec: SweepSpec) -> list[tuple[tuple, str]]:
     lacking: dict[tuple[tuple, str], list[str]] = {}  # (location, field) -> the algorithms without it
     close: dict[tuple[tuple, str], set[str]] = {}
     for algorithm in spec.algorithm:
-        known = config_field_names(default_config(algorithm))
+        known = setting_names(algorithm)
         for axis_name, axis in spec.search_space.items():
             if axis.fields and axis_name in known:
                 message = f"axis name {axis_name!r} is a config field; name a tied axis differently (e.g. 'slack')"

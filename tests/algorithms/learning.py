@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from ray.tune.registry import register_env
-
-from rllib_safe.envs.known_optimum import BudgetEnv, RiskySafeEnv
-
-register_env("BudgetEnv", lambda config: BudgetEnv(config))
-register_env("RiskySafeEnv", lambda config: RiskySafeEnv(config))
+from rllib_safe.envs import register_envs
 
 HORIZON = 20
 COST_LIMIT = 5.0
 
 
 def small_problem_config(config, env: str = "BudgetEnv", *, seed: int = 0):
-    """Fast settings: local sampling, short episodes, small batches."""
+    """Fast settings: local sampling, short episodes, small batches (``env``: a known-optimum problem)."""
+    register_envs()
     return (
         config.environment(env, env_config={"horizon": HORIZON})
         .env_runners(num_env_runners=0, num_envs_per_env_runner=4)

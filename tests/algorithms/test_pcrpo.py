@@ -15,13 +15,14 @@ from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
 from rllib_safe.algorithms import algorithm_class
 from rllib_safe.algorithms.crpo import CRPOConfig
 from rllib_safe.algorithms.pcrpo import PCRPO, PCRPOConfig
-from rllib_safe.columns import COST_ADVANTAGES, COST_VALUE_TARGETS, TIMESTEP_EPISODE_COST, TIMESTEP_ITERATION
+from rllib_safe.connectors.columns import COST_ADVANTAGES, COST_VALUE_TARGETS, TIMESTEP_EPISODE_COST, TIMESTEP_ITERATION
 from rllib_safe.core import flatten_params
 from rllib_safe.envs.known_optimum import BudgetEnv, RiskySafeEnv, constrained_optimum_return
+from rllib_safe.metrics import LINE_SEARCH_ACCEPTED_METRICS, MODE_METRICS
 from tests.algorithms.learning import COST_LIMIT, HORIZON, small_problem_config
 
-MODES = ("mode_reward", "mode_soft_aligned", "mode_soft_conflict", "mode_cost")
-ACCEPTED = tuple("line_search_accepted_" + mode.removeprefix("mode_") for mode in MODES)
+MODES = MODE_METRICS  # ("mode_reward", "mode_soft_aligned", "mode_soft_conflict", "mode_cost")
+ACCEPTED = LINE_SEARCH_ACCEPTED_METRICS  # ("line_search_accepted_reward", ...)
 
 
 # --------------------------------------------------------------------------- config

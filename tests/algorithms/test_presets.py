@@ -6,7 +6,7 @@ import pytest
 
 from rllib_safe.algorithms import ALGORITHMS, default_config
 from rllib_safe.algorithms.presets import PRESETS, preset_settings
-from rllib_safe.cli.options import TrainOptions
+from rllib_safe.runs import TrainOptions, build_config
 
 
 def test_omnisafe_preset_is_omnisafes_on_policy_schedule():
@@ -46,6 +46,8 @@ def test_preset_settings_are_a_copy():
 
 
 def test_train_options_preset_then_flags_then_set():
-    options = TrainOptions(algo="ppo-lag", preset="omnisafe", cost_limit=10.0, overrides={"num_epochs": 5})
-    settings = options.training_settings()
-    assert settings["num_epochs"] == 5 and settings["target_kl"] == 0.02 and settings["cost_limit"] == 10.0
+    options = TrainOptions(
+        algo="ppo-lag", env="CartPole-v1", preset="omnisafe", cost_limit=10.0, overrides={"num_epochs": 5}
+    )
+    config = build_config(options.algo, options.env, options.settings(), preset=options.preset)
+    assert (config.num_epochs, config.target_kl, config.cost_limit) == (5, 0.02, 10.0)

@@ -7,7 +7,7 @@ import pytest
 from ray.rllib.core.columns import Columns
 
 from rllib_safe.algorithms import default_config
-from rllib_safe.columns import COST_ADVANTAGES, COST_SO_FAR, COST_VALUE_TARGETS, COSTS
+from rllib_safe.connectors.columns import COST_ADVANTAGES, COST_SO_FAR, COST_VALUE_TARGETS, COSTS
 from tests.algorithms.learning import HORIZON, small_problem_config
 
 

@@ -12,8 +12,8 @@ from ray.rllib.env.single_agent_episode import SingleAgentEpisode
 from rllib_safe.algorithms import algorithm_class
 from rllib_safe.algorithms.smpo import SMPO, SMPOConfig
 from rllib_safe.algorithms.smpo.smpo_torch_learner import sarsa_targets
-from rllib_safe.columns import COST_SO_FAR
 from rllib_safe.connectors import AddTransitionColumnsToTrainBatch, ModulateRewards, RecordEpisodeEnds
+from rllib_safe.connectors.columns import COST_SO_FAR
 from rllib_safe.connectors.modulated_rewards import (
     COST_Q_CLIPPED,
     MODULATED_REWARD_GRAD,

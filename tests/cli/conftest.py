@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-import tests.algorithms.learning  # noqa: F401  (registers BudgetEnv with Tune)
 from rllib_safe.cli import main
 
 SHORT_RUN = [

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from rllib_safe.cli import main
-from rllib_safe.evaluation import build_env, evaluate, load_policy, run_episode
 from rllib_safe.runs import find_checkpoint
+from rllib_safe.runs.evaluation import build_env, evaluate, load_policy, run_episode
 from tests.cli.conftest import BATCH
 
 pytestmark = pytest.mark.slow

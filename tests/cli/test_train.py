@@ -7,7 +7,7 @@ import json
 import pytest
 
 from rllib_safe.cli import main
-from rllib_safe.runs import CHECKPOINT_MARKER, find_checkpoint
+from rllib_safe.runs.run_dir import CHECKPOINT_MARKER, find_checkpoint
 from tests.cli.conftest import BATCH, SHORT_RUN
 
 
@@ -36,7 +36,7 @@ def test_resume_refuses_flags_that_change_the_config(tmp_path, capsys):
 def test_unknown_set_key_lists_close_names(ray_session, capsys):
     assert main(["train", *SHORT_RUN, "--set", "cost_limt=3"]) == 2
     err = capsys.readouterr().err
-    assert "`cost_limt` is not a training setting of --algo ppo-lag" in err and "cost_limit" in err
+    assert "`cost_limt` is not a setting of ppo-lag" in err and "cost_limit" in err
 
 
 def test_config_validation_errors_reach_the_user(ray_session, capsys):
@@ -45,11 +45,10 @@ def test_config_validation_errors_reach_the_user(ray_session, capsys):
 
 
 def test_preset_reaches_the_config_and_set_overrides_it():
-    from rllib_safe.cli.options import TrainOptions
-    from rllib_safe.runs import build_config
+    from rllib_safe.runs import TrainOptions, build_config
 
     options = TrainOptions(algo="ppo-lag", env="CartPole-v1", preset="omnisafe", overrides={"minibatch_size": 128})
-    config = build_config(options)
+    config = build_config(options.algo, options.env, options.settings(), preset=options.preset)
     assert (config.num_epochs, config.minibatch_size, config.target_kl) == (40, 128, 0.02)
 
 

@@ -11,7 +11,7 @@ import pytest
 import ray.autoscaler
 import yaml
 
-from rllib_safe.cluster import LEARNER_GPU_RESOURCE, ROLLOUT_RESOURCE
+from rllib_safe.runs.config import LEARNER_GPU_RESOURCE, ROLLOUT_RESOURCE
 
 CLUSTER_DIR = Path(__file__).resolve().parents[2] / "cluster"
 LAUNCHER_CONFIGS = ["aws.yaml", "onprem.yaml"]

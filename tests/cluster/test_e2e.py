@@ -25,7 +25,8 @@ import pytest
 from ray.exceptions import AuthenticationError
 from ray.job_submission import JobStatus, JobSubmissionClient
 
-from rllib_safe.cluster import ROLLOUT_RESOURCE, auth_headers
+from rllib_safe.cluster import auth_headers
+from rllib_safe.runs.config import ROLLOUT_RESOURCE
 
 REPO = Path(__file__).resolve().parents[2]
 RAY = [str(Path(sys.executable).parent / "ray")]

@@ -1,4 +1,4 @@
-"""rllib_safe.cluster (token lookup, addresses, placement) and the submit command's arguments."""
+"""rllib_safe.cluster (token lookup, addresses), placement (runs.config) and the submit command's arguments."""
 
 from __future__ import annotations
 
@@ -8,15 +8,12 @@ from rllib_safe.algorithms import PPOLagConfig
 from rllib_safe.cli import build_parser
 from rllib_safe.cli.submit import job_runtime_env
 from rllib_safe.cluster import (
-    LEARNER_GPU_RESOURCE,
-    ROLLOUT_RESOURCE,
-    Placement,
-    apply_placement,
     auth_headers,
     dashboard_address,
     find_auth_token,
     job_dashboard_url,
 )
+from rllib_safe.runs.config import LEARNER_GPU_RESOURCE, ROLLOUT_RESOURCE, Placement, apply_placement
 
 
 @pytest.fixture

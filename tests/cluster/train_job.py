@@ -15,8 +15,8 @@ import ray
 from ray.tune.registry import register_env
 
 from rllib_safe.algorithms import PPOLagConfig
-from rllib_safe.cluster import ROLLOUT_RESOURCE, Placement, apply_placement
 from rllib_safe.envs.known_optimum import BudgetEnv
+from rllib_safe.runs.config import ROLLOUT_RESOURCE, Placement, apply_placement
 
 
 def main(out_dir: Path, iterations: int) -> None:

@@ -8,7 +8,7 @@ import torch
 from ray.rllib.core.columns import Columns
 from ray.rllib.env.single_agent_episode import SingleAgentEpisode
 
-from rllib_safe.columns import CUMULATIVE_COST_INFO
+from rllib_safe.connectors.columns import CUMULATIVE_COST_INFO
 from rllib_safe.envs.known_optimum import BudgetEnv
 
 MODULE_ID = "default_policy"

@@ -10,7 +10,7 @@ from ray.rllib.core.columns import Columns
 from ray.rllib.evaluation.postprocessing import Postprocessing
 
 from rllib_safe.algorithms.safe_ppo import SafePPOConfig
-from rllib_safe.columns import COST_ADVANTAGES
+from rllib_safe.connectors.columns import COST_ADVANTAGES
 from tests.connectors.episodes import MODULE_ID, build_learner, crafted_episode, train_batch
 
 

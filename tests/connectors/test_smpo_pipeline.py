@@ -10,7 +10,7 @@ from ray.rllib.core.columns import Columns
 
 from rllib_safe.algorithms.smpo import SMPOConfig
 from rllib_safe.algorithms.smpo.smpo_torch_learner import sarsa_targets
-from rllib_safe.columns import COSTS
+from rllib_safe.connectors.columns import COSTS
 from rllib_safe.connectors.modulated_rewards import RAW_REWARDS
 from rllib_safe.connectors.transition_columns import COST_BOOTSTRAP_MASK
 from tests.connectors.episodes import (

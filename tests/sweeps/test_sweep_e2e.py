@@ -16,7 +16,6 @@ import pandas as pd
 import pytest
 from ray import tune
 
-import tests.algorithms.learning  # noqa: F401  (registers BudgetEnv with Tune)
 from rllib_safe.sweeps import SPEC_FILE_NAME, load_spec
 from rllib_safe.sweeps.report import write_report
 from rllib_safe.sweeps.runner import resume_sweep, run_sweep, save_spec

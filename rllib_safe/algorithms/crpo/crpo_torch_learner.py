@@ -3,24 +3,19 @@
 A reward step (along g_r) while J_c <= d + tolerance, else a cost step (along g_c), with the
 actor step of ``update`` (``SwitchingTorchLearner``: trust region by default, PPO-clip on A_r
 or -A_c first order). Before the first finished episode J_c is unknown (``episode_cost`` is
-None): CRPO then takes a reward step, as with J_c within the limit. Every iteration logs
-``cost_step`` (1.0 for a cost step) and ``cost_measured`` (1.0 once J_c is measured; from
-``SafePPOTorchLearner``), besides PCRPO's ``mode_*`` and ``line_search_*`` metrics.
+None): CRPO then takes a reward step, as with J_c within the limit. Every iteration logs, as
+PCRPO does, ``mode_reward`` / ``mode_cost`` (1.0 for the step taken; ``mode_soft_*`` stay 0),
+``cost_measured`` (1.0 once J_c is measured; from ``SafePPOTorchLearner``) and, trust region,
+the ``line_search_*`` metrics (``rllib_safe.metrics``).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from rllib_safe.algorithms.pcrpo.pcrpo_torch_learner import SwitchingTorchLearner
 from rllib_safe.core import Region, hard_switch_region
 
 
 class CRPOTorchLearner(SwitchingTorchLearner):
-    def before_gradient_based_update(self, *, timesteps: dict[str, Any]) -> None:
-        super().before_gradient_based_update(timesteps=timesteps)
-        self.metrics.log_value("cost_step", float(self.region() is Region.COST), window=1)
-
     def region(self) -> Region:
         """COST if J_c > d + tolerance, else REWARD (also while J_c is unknown)."""
         if self.episode_cost is None:

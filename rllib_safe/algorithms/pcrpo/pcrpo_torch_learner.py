@@ -60,7 +60,7 @@ from ray.rllib.core.columns import Columns
 from ray.rllib.evaluation.postprocessing import Postprocessing
 
 from rllib_safe.algorithms.safe_ppo.safe_ppo_torch_learner import SafePPOTorchLearner, masked_mean
-from rllib_safe.columns import COST_ADVANTAGES
+from rllib_safe.connectors.columns import COST_ADVANTAGES
 from rllib_safe.core import (
     GradientManipulation,
     InverseMetric,
@@ -81,18 +81,32 @@ from rllib_safe.core import (
     select_region,
 )
 from rllib_safe.core.distributed import all_reduce_mean
+from rllib_safe.metrics import (
+    COS_ANGLE,
+    COST_GRAD_NORM,
+    EXPECTED_COST_GAIN,
+    EXPECTED_IMPROVEMENT,
+    EXPECTED_REWARD_GAIN,
+    LINE_SEARCH_ACCEPTED,
+    LINE_SEARCH_STEP_FRACTION,
+    LINE_SEARCH_TRIES,
+    NONFINITE_DIRECTION,
+    REWARD_GRAD_NORM,
+    SLACK_LOWER,
+    SLACK_UPPER,
+    SOFT_ACCEPTANCE_FALLBACK,
+    UPDATE_MODE,
+    UPDATE_MODES,
+    line_search_accepted_metric,
+    mode_metric,
+)
 
 #: Learner metric of each mode: 1.0 for the mode of an actor update, else 0.0.
-MODE_METRICS = {
-    UpdateMode.REWARD: "mode_reward",
-    UpdateMode.SOFT_ALIGNED: "mode_soft_aligned",
-    UpdateMode.SOFT_CONFLICT: "mode_soft_conflict",
-    UpdateMode.COST: "mode_cost",
-}
+MODE_METRICS = {mode: mode_metric(name) for mode, name in zip(UpdateMode, UPDATE_MODES, strict=True)}
 
 #: Learner metric of each mode's line search: 1.0 when a step of that mode was accepted.
 LINE_SEARCH_METRICS = {
-    mode: "line_search_accepted_" + name.removeprefix("mode_") for mode, name in MODE_METRICS.items()
+    mode: line_search_accepted_metric(name) for mode, name in zip(UpdateMode, UPDATE_MODES, strict=True)
 }
 
 
@@ -198,11 +212,11 @@ class SwitchingTorchLearner(SafePPOTorchLearner):
     def _log_manipulation(self, module_id: str, result: GradientManipulation, finite: torch.Tensor) -> None:
         self.metrics.log_dict(
             {
-                "pcrpo_mode": result.mode,
-                "cos_angle": result.cos_angle,
-                "reward_grad_norm": result.reward_grad_norm,
-                "cost_grad_norm": result.cost_grad_norm,
-                "nonfinite_direction": (~finite).float(),
+                UPDATE_MODE: result.mode,
+                COS_ANGLE: result.cos_angle,
+                REWARD_GRAD_NORM: result.reward_grad_norm,
+                COST_GRAD_NORM: result.cost_grad_norm,
+                NONFINITE_DIRECTION: (~finite).float(),
             },
             key=module_id,
             window=1,
@@ -298,13 +312,13 @@ class SwitchingTorchLearner(SafePPOTorchLearner):
             assign_flat_params(actor, theta_old)
         self.metrics.log_dict(
             {
-                "line_search_accepted": float(search.accepted),
-                "soft_acceptance_fallback": float(acceptance_fallback),
-                "line_search_step_fraction": search.step_fraction,
-                "line_search_tries": search.tries,
-                "expected_improvement": gain(expected_reward_gain, expected_cost_gain),
-                "expected_reward_gain": expected_reward_gain,
-                "expected_cost_gain": expected_cost_gain,
+                LINE_SEARCH_ACCEPTED: float(search.accepted),
+                SOFT_ACCEPTANCE_FALLBACK: float(acceptance_fallback),
+                LINE_SEARCH_STEP_FRACTION: search.step_fraction,
+                LINE_SEARCH_TRIES: search.tries,
+                EXPECTED_IMPROVEMENT: gain(expected_reward_gain, expected_cost_gain),
+                EXPECTED_REWARD_GAIN: expected_reward_gain,
+                EXPECTED_COST_GAIN: expected_cost_gain,
             }
             | {name: float(search.accepted) * (mode == int(m)).float() for m, name in LINE_SEARCH_METRICS.items()},
             key=module_id,
@@ -336,7 +350,7 @@ class PCRPOTorchLearner(SwitchingTorchLearner):
     def _log_manipulation(self, module_id: str, result: GradientManipulation, finite: torch.Tensor) -> None:
         super()._log_manipulation(module_id, result, finite)
         slack_upper, slack_lower = self.slacks
-        self.metrics.log_dict({"slack_upper": slack_upper, "slack_lower": slack_lower}, key=module_id, window=1)
+        self.metrics.log_dict({SLACK_UPPER: slack_upper, SLACK_LOWER: slack_lower}, key=module_id, window=1)
 
     def region(self) -> Region:
         """REWARD during the warm-up; SOFT while J_c is unknown; else from J_c and the slacks."""

@@ -8,8 +8,9 @@ import torch
 from ray.rllib.evaluation.postprocessing import Postprocessing
 
 from rllib_safe.algorithms.safe_ppo.safe_ppo_torch_learner import SafePPOTorchLearner
-from rllib_safe.columns import COST_ADVANTAGES
+from rllib_safe.connectors.columns import COST_ADVANTAGES
 from rllib_safe.core.lagrange import LagrangeMultiplier, lagrangian_advantages
+from rllib_safe.metrics import LAGRANGIAN_MULTIPLIER
 
 
 class PPOLagTorchLearner(SafePPOTorchLearner):
@@ -27,7 +28,7 @@ class PPOLagTorchLearner(SafePPOTorchLearner):
         # No finished episode yet: no measurement to step on, lambda keeps its value.
         if self.episode_cost is not None:
             self.lagrange.update(self.episode_cost, self.config.cost_limit)
-        self.metrics.log_value("lagrangian_multiplier", self.lagrange.value, window=1)
+        self.metrics.log_value(LAGRANGIAN_MULTIPLIER, self.lagrange.value, window=1)
 
     def policy_advantages(self, module_id: str, batch: dict[str, Any]) -> torch.Tensor:
         # lambda as a 0-dim tensor, not a Python float: no .item() per minibatch (a graph break

@@ -50,13 +50,10 @@ from ray.rllib.utils import force_tuple
 from ray.rllib.utils.metrics import ALL_MODULES
 
 from rllib_safe.core.minibatches import cyclic_row_order, epoch_boundaries, num_minibatches
+from rllib_safe.metrics import COMPILE_SECONDS, EPOCHS_RUN
 
 logger = logging.getLogger(__name__)
 
-#: Learner metric (under ``ALL_MODULES``): epochs the last update ran (< num_epochs after an early stop).
-EPOCHS_RUN = "epochs_run"
-#: Learner metric (under ``ALL_MODULES``): seconds the first compiled SGD step took (compiling included).
-COMPILE_SECONDS = "sgd_step_compile_seconds"
 #: ``Learner.update`` keyword arguments that carry the training data.
 TRAINING_DATA_FIELDS = ("batch", "batches", "batch_refs", "episodes", "episodes_refs")
 #: Window-less stats that one pushed value reproduces: reduce -> how to combine the values.

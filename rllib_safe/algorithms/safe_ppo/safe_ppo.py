@@ -31,18 +31,16 @@ from ray.rllib.utils.metrics import (
 )
 
 from rllib_safe.algorithms.validation import check_choice, check_count, check_range
-from rllib_safe.callbacks import SafetyMetricsCallback
-from rllib_safe.columns import (
-    CUMULATIVE_COST_INFO,
+from rllib_safe.connectors.columns import CUMULATIVE_COST_INFO, TIMESTEP_EPISODE_COST, TIMESTEP_ITERATION
+from rllib_safe.connectors.cost_gae import AdvantageNormalization
+from rllib_safe.connectors.safety_metrics_callback import SafetyMetricsCallback
+from rllib_safe.core.episode_cost import EpisodeCostWindow
+from rllib_safe.metrics import (
     EPISODE_COST_ITERATION_MEAN,
     EPISODE_COST_MEAN,
     EPISODES_IN_COST_WINDOW,
     EPISODES_OVER_LIMIT,
-    TIMESTEP_EPISODE_COST,
-    TIMESTEP_ITERATION,
 )
-from rllib_safe.connectors.cost_gae import AdvantageNormalization
-from rllib_safe.core.episode_cost import EpisodeCostWindow
 
 logger = logging.getLogger(__name__)
 

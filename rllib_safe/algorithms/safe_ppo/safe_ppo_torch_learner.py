@@ -18,24 +18,30 @@ from ray.rllib.evaluation.postprocessing import Postprocessing
 from ray.rllib.utils.torch_utils import explained_variance
 
 from rllib_safe.algorithms.safe_ppo.fast_update import FastUpdateMixin
-from rllib_safe.columns import (
-    COST_ADVANTAGES,
-    COST_MEASURED,
-    COST_VALUE_TARGETS,
-    TIMESTEP_EPISODE_COST,
-    TIMESTEP_ITERATION,
-)
 from rllib_safe.connectors import (
     AddCostColumnsToTrainBatch,
     CostGeneralAdvantageEstimation,
     RewardGeneralAdvantageEstimation,
 )
+from rllib_safe.connectors.columns import (
+    COST_ADVANTAGES,
+    COST_VALUE_TARGETS,
+    TIMESTEP_EPISODE_COST,
+    TIMESTEP_ITERATION,
+)
 from rllib_safe.core.distributed import all_reduce_mean
 from rllib_safe.core.optim import adam, clip_by_global_norm_
+from rllib_safe.metrics import (
+    COST_ADVANTAGES_MEAN,
+    COST_ADVANTAGES_STD,
+    COST_MEASURED,
+    COST_VALUE_MEAN,
+    COST_VF_LOSS,
+    EPISODE_COST_ESTIMATE,
+    POLICY_KL,
+)
 
 SAFE_STATE = "safe_learner_state"
-#: Learner metric per module: mean KL(pi_old || pi) over the batch at the last target-KL check.
-POLICY_KL = "policy_kl"
 
 
 def masked_mean(values: torch.Tensor, batch: dict[str, Any]) -> torch.Tensor:
@@ -85,7 +91,7 @@ class SafePPOTorchLearner(FastUpdateMixin, PPOTorchLearner):
         self.training_iteration = int(timesteps.get(TIMESTEP_ITERATION, self.training_iteration))
         self.metrics.log_value(COST_MEASURED, float(self.episode_cost is not None), window=1)
         if self.episode_cost is not None:
-            self.metrics.log_value("episode_cost_estimate", self.episode_cost, window=1)
+            self.metrics.log_value(EPISODE_COST_ESTIMATE, self.episode_cost, window=1)
 
     def configure_optimizers_for_module(self, module_id, config=None) -> None:
         """RLlib's one Adam over the module's parameters, fused where torch supports it."""
@@ -203,10 +209,10 @@ class SafePPOTorchLearner(FastUpdateMixin, PPOTorchLearner):
             cost_advantages = batch[COST_ADVANTAGES]
             self.metrics.log_dict(
                 {
-                    "cost_vf_loss": loss,
-                    "cost_advantages_mean": masked_mean(cost_advantages, batch),
-                    "cost_advantages_std": cost_advantages.std(),
-                    "cost_value_mean": masked_mean(cost_values, batch),
+                    COST_VF_LOSS: loss,
+                    COST_ADVANTAGES_MEAN: masked_mean(cost_advantages, batch),
+                    COST_ADVANTAGES_STD: cost_advantages.std(),
+                    COST_VALUE_MEAN: masked_mean(cost_values, batch),
                 },
                 key=module_id,
                 window=1,

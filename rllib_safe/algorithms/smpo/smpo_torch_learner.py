@@ -27,13 +27,13 @@ from ray.rllib.connectors.learner import (
 from ray.rllib.core.columns import Columns
 
 from rllib_safe.algorithms.safe_ppo.safe_ppo_torch_learner import SafePPOTorchLearner, masked_mean
-from rllib_safe.columns import COSTS
 from rllib_safe.connectors import (
     AddTransitionColumnsToTrainBatch,
     ModulateRewards,
     RecordEpisodeEnds,
     RewardGeneralAdvantageEstimation,
 )
+from rllib_safe.connectors.columns import COSTS
 from rllib_safe.connectors.cost_gae import ADVANTAGE_STD
 from rllib_safe.connectors.modulated_rewards import (
     COST_Q_CLIPPED,
@@ -50,6 +50,21 @@ from rllib_safe.connectors.transition_columns import (
     REALISED_COST_TO_GO_MASK,
 )
 from rllib_safe.core.modulation import WEIGHT_FLOOR
+from rllib_safe.metrics import (
+    CRITIC_GRADIENT_ADVANTAGE_ABS_MEAN,
+    MODULATION_THRESHOLD,
+    MODULATION_WEIGHT_CLAMPED_FRACTION,
+    MODULATION_WEIGHT_MEAN,
+    MODULATION_WEIGHT_NEGATIVE_FRACTION,
+    QC_CLIPPED_FRACTION,
+    QC_L2,
+    QC_LOSS,
+    QC_MEAN,
+    QC_PREDICTION_BIAS,
+    QC_PREDICTION_ERROR,
+    RAW_REWARD_MEAN,
+    REWARD_ADVANTAGE_STD,
+)
 
 COST_Q_OPTIMIZER = "cost_q"
 
@@ -140,11 +155,11 @@ class SMPOTorchLearner(SafePPOTorchLearner):
         realised_mask = batch[REALISED_COST_TO_GO_MASK]
         self.metrics.log_dict(
             {
-                "qc_loss": mse,
-                "qc_l2": l2,
-                "qc_mean": masked_mean(cost_q, batch),
-                "qc_prediction_error": mean_over((cost_q - batch[REALISED_COST_TO_GO]).abs(), realised_mask),
-                "qc_prediction_bias": mean_over(cost_q - batch[REALISED_COST_TO_GO], realised_mask),
+                QC_LOSS: mse,
+                QC_L2: l2,
+                QC_MEAN: masked_mean(cost_q, batch),
+                QC_PREDICTION_ERROR: mean_over((cost_q - batch[REALISED_COST_TO_GO]).abs(), realised_mask),
+                QC_PREDICTION_BIAS: mean_over(cost_q - batch[REALISED_COST_TO_GO], realised_mask),
             },
             key=module_id,
             window=1,
@@ -187,7 +202,7 @@ class SMPOTorchLearner(SafePPOTorchLearner):
         )
         mask = batch[NEXT_ACTION_MASK] * batch[Columns.LOSS_MASK].float()
         self.metrics.log_value(
-            (module_id, "critic_gradient_advantage_abs_mean"), mean_over(advantages.abs(), mask), window=1
+            (module_id, CRITIC_GRADIENT_ADVANTAGE_ABS_MEAN), mean_over(advantages.abs(), mask), window=1
         )
         return -mean_over(surrogate, mask)
 
@@ -196,13 +211,13 @@ class SMPOTorchLearner(SafePPOTorchLearner):
         lower = WEIGHT_FLOOR if self.config.min_weight is None else self.config.min_weight
         self.metrics.log_dict(
             {
-                "modulation_weight_mean": masked_mean(weight, batch),
-                "modulation_weight_negative_fraction": masked_mean((weight < 0).float(), batch),
-                "modulation_weight_clamped_fraction": masked_mean((weight <= lower).float(), batch),
-                "qc_clipped_fraction": masked_mean(batch[COST_Q_CLIPPED], batch),
-                "modulation_threshold": self.modulation.threshold,
-                "raw_reward_mean": masked_mean(batch[RAW_REWARDS], batch),
-                "advantage_std": batch[ADVANTAGE_STD][0],
+                MODULATION_WEIGHT_MEAN: masked_mean(weight, batch),
+                MODULATION_WEIGHT_NEGATIVE_FRACTION: masked_mean((weight < 0).float(), batch),
+                MODULATION_WEIGHT_CLAMPED_FRACTION: masked_mean((weight <= lower).float(), batch),
+                QC_CLIPPED_FRACTION: masked_mean(batch[COST_Q_CLIPPED], batch),
+                MODULATION_THRESHOLD: self.modulation.threshold,
+                RAW_REWARD_MEAN: masked_mean(batch[RAW_REWARDS], batch),
+                REWARD_ADVANTAGE_STD: batch[ADVANTAGE_STD][0],
             },
             key=module_id,
             window=1,

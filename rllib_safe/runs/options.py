@@ -1,18 +1,18 @@
-"""Validated command-line input shared by the sub-commands (pydantic models).
+"""What a user asks of a run, validated (pydantic): the options of `train` and `evaluate`.
 
-argparse only collects strings; these models check them, and ``ValidationError``s become
-messages that name the flag, the value given and what is allowed (:func:`describe_errors`).
+argparse only collects strings; these models check them before anything starts, and their
+``ValidationError``s name the flag (:func:`flag`), the value given and what is allowed
+(``rllib_safe.cli.errors``). ``TrainOptions.settings()`` is what the config builder
+(``rllib_safe.runs.config.build_config``) gets.
 """
 
 from __future__ import annotations
 
-import difflib
-import sys
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 #: Algorithm-specific flags and the ``--algo`` names they apply to.
 ALGORITHM_FLAGS: dict[str, tuple[str, ...]] = {
@@ -23,6 +23,9 @@ ALGORITHM_FLAGS: dict[str, tuple[str, ...]] = {
     "update": ("pcrpo", "crpo"),
     "modulation_base": ("smpo",),
 }
+
+#: Resource flags: config settings of the same name.
+RESOURCE_FLAGS = ("num_env_runners", "num_envs_per_env_runner", "num_learners", "num_gpus_per_learner")
 
 #: Flags that shape the algorithm's config; a resumed run keeps its checkpoint's config.
 CONFIG_FLAGS = (
@@ -35,26 +38,6 @@ CONFIG_FLAGS = (
 def flag(field: str) -> str:
     """The command-line spelling of a model field (``cost_limit`` -> ``--cost-limit``)."""
     return {"overrides": "--set", "checkpoint": "CHECKPOINT"}.get(field, "--" + field.replace("_", "-"))
-
-
-def describe_errors(error: ValidationError) -> str:
-    """One line per error: flag, value given, what is allowed."""
-    lines = []
-    for item in error.errors():
-        field = str(item["loc"][0]) if item["loc"] else ""
-        where = f"{flag(field)} = {item['input']!r}: " if field else ""
-        lines.append(f"{where}{item['msg'].removeprefix('Value error, ')}")
-    return "\n".join(lines)
-
-
-def usage_error(command: str, error: Exception) -> int:
-    """Prints ``error`` as ``rllib-safe COMMAND: ...`` on stderr (flag by flag for pydantic); returns 2."""
-    if isinstance(error, ValidationError):
-        message = f"invalid arguments:\n{describe_errors(error)}"
-    else:
-        message = str(error)
-    print(f"rllib-safe {command}: {message}", file=sys.stderr)
-    return 2
 
 
 def yaml_scalar(text: str) -> Any:
@@ -77,15 +60,6 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
             raise ValueError(f"--set {pair!r} is invalid: it must look like key=value (e.g. lr=1e-4).")
         overrides[key.strip()] = yaml_scalar(text)
     return overrides
-
-
-def check_known_keys(keys, known, what: str) -> None:
-    """ValueError listing the close names of every key not in ``known``."""
-    for key in keys:
-        if key not in known:
-            close = difflib.get_close_matches(key, known, n=3)
-            hint = f" Close names: {', '.join(close)}." if close else ""
-            raise ValueError(f"`{key}` is not {what}.{hint}")
 
 
 class TrainOptions(BaseModel):
@@ -117,6 +91,8 @@ class TrainOptions(BaseModel):
     reward_weight: float | None = None
     update: Literal["trust_region", "first_order"] | None = None
     modulation_base: float | None = None
+    dashboard: bool = False
+    verbose: bool = False
 
     @field_validator("algo")
     @classmethod
@@ -158,14 +134,31 @@ class TrainOptions(BaseModel):
                 )
         return self
 
-    def training_settings(self) -> dict[str, Any]:
-        """Settings for ``config.training(...)``: the preset, cost limit, algorithm flags, then ``--set``."""
-        from rllib_safe.algorithms.presets import preset_settings
+    def settings(self) -> dict[str, Any]:
+        """Config settings (``build_config``'s): cost limit, resources and algorithm flags given, then ``--set``.
 
-        preset = preset_settings(self.preset)
-        flags = {name: getattr(self, name) for name in ALGORITHM_FLAGS if getattr(self, name) is not None}
+        The preset is not included: ``build_config`` applies it first, so all of these override it.
+        """
+        given = {name: getattr(self, name) for name in (*RESOURCE_FLAGS, *ALGORITHM_FLAGS)}
         settings = {"cost_limit": self.cost_limit, "allow_gpu_fallback": self.allow_gpu_fallback}
-        return preset | settings | flags | self.overrides
+        return settings | {name: value for name, value in given.items() if value is not None} | self.overrides
+
+    def placement(self):
+        """The cluster placement asked for (``--cluster-placement``), or None; learners not given
+        are the algorithm's defaults."""
+        from rllib_safe.algorithms import default_config
+        from rllib_safe.runs.config import Placement
+
+        if not self.cluster_placement:
+            return None
+        defaults = default_config(self.algo)
+        return Placement(
+            num_learners=defaults.num_learners if self.num_learners is None else self.num_learners,
+            num_gpus_per_learner=(
+                defaults.num_gpus_per_learner if self.num_gpus_per_learner is None else self.num_gpus_per_learner
+            ),
+            rollouts_on_gpu_nodes=self.rollouts_on_gpu_nodes,
+        )
 
 
 class EvaluateOptions(BaseModel):

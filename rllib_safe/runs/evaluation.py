@@ -9,7 +9,6 @@ the mode of the action distribution (``explore=False``: ``to_deterministic()``).
 from __future__ import annotations
 
 import os
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,19 +37,15 @@ class Episode:
         return self.episode_cost / max(1, self.length)
 
 
-def saved_config(checkpoint: Path) -> dict:
-    """The algorithm config (as a dict) stored in an Algorithm checkpoint."""
-    with open(Path(checkpoint) / "class_and_ctor_args.pkl", "rb") as file:
-        return pickle.load(file)["ctor_args_and_kwargs"][0][0]
-
-
 def freeze_observation_filters(pipeline) -> None:
     """Stops MeanStdFilter pieces from updating their statistics with evaluation data."""
     from ray.rllib.connectors.env_to_module import MeanStdFilter
 
+    from rllib_safe.rllib_private import freeze_mean_std_filter
+
     for piece in pipeline.connectors:
         if isinstance(piece, MeanStdFilter):
-            piece._update_stats = False  # RLlib has no public setter; the constructor flag is this
+            freeze_mean_std_filter(piece)
 
 
 def load_policy(checkpoint: Path) -> Policy:
@@ -65,13 +60,15 @@ def load_policy(checkpoint: Path) -> Policy:
     )
     from ray.rllib.core.rl_module.rl_module import RLModule
 
+    from rllib_safe.rllib_private import checkpoint_config_dict
+
     checkpoint = Path(checkpoint).resolve()
     learner = checkpoint / COMPONENT_LEARNER_GROUP / COMPONENT_LEARNER
     module_path = learner / COMPONENT_RL_MODULE / DEFAULT_MODULE
     runner = checkpoint / COMPONENT_ENV_RUNNER
     env_to_module = ConnectorPipelineV2.from_checkpoint(str(runner / COMPONENT_ENV_TO_MODULE_CONNECTOR))
     freeze_observation_filters(env_to_module)
-    config = saved_config(checkpoint)
+    config = checkpoint_config_dict(checkpoint)
     return Policy(
         module=RLModule.from_checkpoint(str(module_path)),
         env_to_module=env_to_module,
@@ -88,12 +85,13 @@ def build_env(env_id: str, env_config: dict, render_mode: str | None = None):
     if env_id in known_env_ids():
         return make_env(env_id, render_mode=render_mode, **env_config)
     from ray.rllib.env.env_context import EnvContext
-    from ray.tune.registry import ENV_CREATOR, _global_registry
 
-    if not _global_registry.contains(ENV_CREATOR, env_id):
+    from rllib_safe.rllib_private import is_registered_env, registered_env_creator
+
+    if not is_registered_env(env_id):
         return make_env(env_id, render_mode=render_mode, **env_config)  # gymnasium ids, or a clear error
     extra = {"render_mode": render_mode} if render_mode else {}
-    return _global_registry.get(ENV_CREATOR, env_id)(EnvContext(env_config | extra, worker_index=0))
+    return registered_env_creator(env_id)(EnvContext(env_config | extra, worker_index=0))
 
 
 def run_episode(policy: Policy, env, seed: int, frames: list | None = None) -> Episode:

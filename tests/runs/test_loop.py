@@ -1,4 +1,4 @@
-"""Run directory pieces, and checkpoint restore: the restored state equals the saved one."""
+"""The run loop, its progress line and summary, and checkpoint restore: the restored state equals the saved one."""
 
 from __future__ import annotations
 
@@ -8,22 +8,21 @@ import math
 import pytest
 import torch
 
-import tests.algorithms.learning  # noqa: F401  (registers BudgetEnv with Tune)
 from rllib_safe.algorithms import default_config
-from rllib_safe.cli.options import parse_overrides
+from rllib_safe.metrics import MODE_METRICS, UPDATE_MODES
 from rllib_safe.runs import (
-    PCRPO_MODE_KEYS,
-    UPDATE_MODES,
+    RunDirError,
     RunFiles,
     find_checkpoint,
     flatten_result,
     format_summary,
+    parse_overrides,
     progress_line,
     restore_algorithm,
     run_loop,
     summarise,
-    training_parameters,
 )
+from rllib_safe.runs.config import setting_routes
 from tests.algorithms.learning import small_problem_config
 
 
@@ -38,9 +37,12 @@ def test_parse_overrides_reads_yaml_scalars():
     }
 
 
-def test_training_parameters_cover_the_whole_hierarchy():
-    names = training_parameters(default_config("ppo-lag"))
-    assert {"lr", "num_epochs", "cost_limit", "lagrangian_multiplier_lr"} <= names
+def test_settings_cover_the_whole_hierarchy_and_every_builder_method():
+    routes = setting_routes(default_config("ppo-lag"))
+    assert {name: routes[name] for name in ("lr", "cost_limit", "lagrangian_multiplier_lr")} == dict.fromkeys(
+        ("lr", "cost_limit", "lagrangian_multiplier_lr"), "training"
+    )
+    assert (routes["num_env_runners"], routes["num_gpus_per_learner"]) == ("env_runners", "learners")
 
 
 def test_progress_line_shows_steps_cost_vs_limit_rate_and_eta():
@@ -55,7 +57,7 @@ def test_progress_line_shows_steps_cost_vs_limit_rate_and_eta():
 def test_summary_counts_pcrpo_modes_over_iterations(tmp_path):
     files = RunFiles(tmp_path)
     results = [
-        {f"learners/default_policy/{mode}": float(mode == taken) for mode in PCRPO_MODE_KEYS}
+        {f"learners/default_policy/{mode}": float(mode == taken) for mode in MODE_METRICS}
         for taken in ("mode_reward", "mode_cost", "mode_cost")
     ]
     summary = summarise(results, 25.0, 100.0, files, "completed", None)
@@ -87,7 +89,7 @@ def test_summary_counts_accepted_trust_region_steps_per_mode(tmp_path):
 
 
 def test_find_checkpoint_explains_a_directory_without_checkpoints(tmp_path):
-    with pytest.raises(FileNotFoundError, match="neither a checkpoint nor a run directory"):
+    with pytest.raises(RunDirError, match="neither a checkpoint nor a run directory"):
         find_checkpoint(tmp_path)
 
 

@@ -1,0 +1,21 @@
+"""Names the cost pipeline shares: train-batch columns, the info key and the learners' timestep keys.
+
+Result keys (what the algorithms log) are in ``rllib_safe.metrics``.
+"""
+
+#: Per-step cost of the action taken at t (from ``info["cost"]`` of ``step(a_t)``).
+COSTS = "costs"
+#: Undiscounted cost accumulated in the episode before action t (SMPO's C_t).
+COST_SO_FAR = "cost_so_far"
+#: GAE advantages of the cost (own gamma and lambda).
+COST_ADVANTAGES = "cost_advantages"
+#: Lambda-return targets of the cost value head.
+COST_VALUE_TARGETS = "cost_value_targets"
+
+#: Info key holding the running episode cost, written by ``SafetyMetricsCallback``.
+CUMULATIVE_COST_INFO = "cumulative_cost"
+
+#: ``timesteps`` keys that carry the algorithm's state to the learners each iteration: J_c
+#: (absent before the first episode finishes) and the training iteration.
+TIMESTEP_EPISODE_COST = "episode_cost_estimate"
+TIMESTEP_ITERATION = "training_iteration"

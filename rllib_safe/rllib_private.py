@@ -1,0 +1,93 @@
+"""Every use of RLlib's and Tune's private API, in one place, each with its reason.
+
+An RLlib upgrade has one module to check: the functions below are the only calls into
+private names (leading underscore, or a file layout RLlib does not document). Two more uses
+are overrides rather than calls, so they live in their classes and are listed here:
+
+* ``SafePPO.training_step`` (algorithms/safe_ppo/safe_ppo.py) is PPO's new-stack
+  ``training_step`` with J_c and the iteration handed to the learners; compare it with
+  ``ray.rllib.algorithms.ppo.PPO.training_step`` on every upgrade.
+* ``PCRPOTorchLearner._make_batch_if_necessary`` (algorithms/pcrpo/pcrpo_torch_learner.py)
+  keeps the whole train batch of an update for the trust-region actor step; RLlib has no
+  public hook for the batch its learner connector builds.
+
+Tested against the pinned Ray (pyproject.toml); tests/test_rllib_private.py exercises each.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+#: File of an Algorithm checkpoint holding the pickled constructor arguments (the config).
+CHECKPOINT_CONSTRUCTOR_FILE = "class_and_ctor_args.pkl"
+
+
+def is_registered_env(env_id: str) -> bool:
+    """Whether Tune's registry has an env creator named ``env_id`` (no public lookup exists)."""
+    from ray.tune.registry import ENV_CREATOR, _global_registry
+
+    return _global_registry.contains(ENV_CREATOR, env_id)
+
+
+def registered_env_creator(env_id: str):
+    """The env creator registered with ``tune.register_env`` (no public getter exists)."""
+    from ray.tune.registry import ENV_CREATOR, _global_registry
+
+    return _global_registry.get(ENV_CREATOR, env_id)
+
+
+def checkpoint_config_dict(checkpoint: str | Path) -> dict[str, Any]:
+    """The algorithm config (as a dict) of an Algorithm checkpoint, read without building it.
+
+    ``Algorithm.from_checkpoint`` would start every EnvRunner; evaluation needs only the env id.
+    """
+    with open(Path(checkpoint) / CHECKPOINT_CONSTRUCTOR_FILE, "rb") as file:
+        return pickle.load(file)["ctor_args_and_kwargs"][0][0]
+
+
+def freeze_mean_std_filter(piece) -> None:
+    """Stops a restored ``MeanStdFilter`` updating its statistics (only a constructor flag exists)."""
+    piece._update_stats = False
+
+
+def learner_connector(learner):
+    """The learner's connector pipeline, to insert the cost pieces (no public accessor exists)."""
+    return learner._learner_connector
+
+
+def learner_train_batch(learner, training_data):
+    """The train batch the learner connector builds from ``training_data`` (episodes or a batch).
+
+    The fast update path builds it once per update and slices it itself; RLlib's public
+    ``update`` builds and slices it in one call.
+    """
+    return learner._make_batch_if_necessary(training_data=training_data)
+
+
+def forward_train(module, batch: dict) -> dict:
+    """``module._forward_train``: ``forward_train`` walks every module hook per minibatch, which the
+    fast update path does once per update instead."""
+    return module._forward_train(batch)
+
+
+def sample_episodes(algorithm):
+    """Episodes and EnvRunner metrics of one iteration, as PPO's ``training_step`` samples them.
+
+    ``synchronous_parallel_sample`` takes the new-stack flags as private keywords.
+    """
+    from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
+
+    return synchronous_parallel_sample(
+        worker_set=algorithm.env_runner_group,
+        max_env_steps=algorithm.config.total_train_batch_size,
+        sample_timeout_s=algorithm.config.sample_timeout_s,
+        _uses_new_env_runners=True,
+        _return_metrics=True,
+    )
+
+
+def wants_component(algorithm, name: str, components, not_components) -> bool:
+    """Whether ``get_state(components, not_components)`` asks for ``name`` (Checkpointable's rule)."""
+    return algorithm._check_component(name, components, not_components)
