@@ -22,25 +22,34 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted sweep from its run directory")
     parser.add_argument("--restart-errored", action="store_true",
                         help="with --resume: start errored trials from scratch instead of their last checkpoint")
-    parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="Tune's output verbosity")
+    parser.add_argument("--dashboard", action="store_true",
+                        help="serve the Ray dashboard of the local Ray instance on 127.0.0.1 and print its URL")
+    parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2),
+                        help="Tune's output verbosity; 2 also shows Ray's and RLlib's own log lines")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from rllib_safe.runs.console import quiet_console
     from rllib_safe.sweeps import SpecError, load_spec
-    from rllib_safe.sweeps.runner import resume_sweep, run_sweep
+    from rllib_safe.sweeps.runner import check_settings, resume_sweep, run_sweep
 
+    quiet_console(args.verbose >= 2)
     if (args.spec is None) == (args.resume is None):
         print("rllib-safe sweep: give either SPEC or --resume RUN_DIR", file=sys.stderr)
         return 2
     try:
         spec = load_spec(args.spec, smoke=args.smoke) if args.spec else None
+        if spec is not None:
+            check_settings(spec)  # before Ray starts: a bad value costs no start-up
     except (SpecError, OSError) as err:
         print(err, file=sys.stderr)
         return 2
-    import ray
+    from rllib_safe.runs.service import init_ray
 
-    ray.init(address=args.address, ignore_reinit_error=True)
+    url = init_ray(args.address, dashboard=args.dashboard, verbose=args.verbose >= 2)
+    if url:
+        print(f"Ray dashboard: {url}", flush=True)
     try:
         if spec is not None:
             summary = run_sweep(spec, name=args.name, verbose=args.verbose)

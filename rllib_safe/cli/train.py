@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from rllib_safe.cli.errors import usage_error
 from rllib_safe.runs.options import TrainOptions, parse_overrides
@@ -75,4 +76,7 @@ def run(args: argparse.Namespace) -> int:
         summary = train(options)
     except UsageError as err:
         return usage_error("train", err)
+    except KeyboardInterrupt:  # before the first iteration: nothing to checkpoint yet
+        print("rllib-safe train: interrupted before training started; nothing was saved", file=sys.stderr)
+        return 130
     return 130 if summary["status"] == "interrupted" else 0

@@ -138,6 +138,9 @@ def train(options: TrainOptions, echo: Callable[[str], None] = print) -> dict:
 
     Raises UsageError for bad input, before Ray starts wherever it can be found then.
     """
+    from rllib_safe.runs.console import quiet_console
+
+    quiet_console(options.verbose)  # before the config is validated: RLlib logs from validate()
     prepared = prepare_run(options)
     url = init_ray(options.address, dashboard=options.dashboard, verbose=options.verbose)
     if url:

@@ -71,6 +71,12 @@ def base_config(spec: SweepSpec, algorithm: str):
         raise SpecError(f"invalid fixed settings for {algorithm}: {err}") from None
 
 
+def check_settings(spec: SweepSpec) -> None:
+    """SpecError unless every algorithm's fixed settings make a valid config (needs no Ray)."""
+    for algorithm in spec.algorithm:
+        base_config(spec, algorithm)
+
+
 def param_space(spec: SweepSpec, algorithm: str) -> dict[str, Any]:
     """Tune's param_space of one algorithm: its config dict, the search space and the seeds.
 
