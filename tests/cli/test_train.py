@@ -33,15 +33,35 @@ def test_resume_refuses_flags_that_change_the_config(tmp_path, capsys):
     assert "--resume continues with the checkpoint's config; drop --cost-limit" in capsys.readouterr().err
 
 
-def test_unknown_set_key_lists_close_names(ray_session, capsys):
+@pytest.fixture
+def ray_must_not_start(monkeypatch):
+    """Bad input is caught before Ray starts: starting it fails the test."""
+    def fail(*args, **kwargs):
+        raise AssertionError("Ray was started for input that is invalid")
+
+    monkeypatch.setattr("rllib_safe.runs.service.init_ray", fail)
+
+
+def test_unknown_set_key_lists_close_names(ray_must_not_start, capsys):
     assert main(["train", *SHORT_RUN, "--set", "cost_limt=3"]) == 2
     err = capsys.readouterr().err
     assert "`cost_limt` is not a setting of ppo-lag" in err and "cost_limit" in err
 
 
-def test_config_validation_errors_reach_the_user(ray_session, capsys):
+def test_config_validation_errors_reach_the_user_before_ray_starts(ray_must_not_start, capsys):
     assert main(["train", *SHORT_RUN, "--set", "cost_gamma=1.5"]) == 2
     assert "`cost_gamma` = 1.5 is invalid" in capsys.readouterr().err
+
+
+def test_every_config_setting_is_accepted_by_name(ray_must_not_start, monkeypatch, tmp_path):
+    """`--set` takes env-runner and learner settings too, as sweep specs do."""
+    from rllib_safe.runs import TrainOptions, prepare_run
+    from rllib_safe.runs.options import parse_overrides
+
+    overrides = parse_overrides(["num_env_runners=3", "num_cpus_per_env_runner=0.5", "lr=1e-4"])
+    options = TrainOptions(algo="pcrpo", env="BudgetEnv", run_dir=tmp_path, overrides=overrides)
+    config = prepare_run(options).config
+    assert (config.num_env_runners, config.num_cpus_per_env_runner, config.lr) == (3, 0.5, 1e-4)
 
 
 def test_preset_reaches_the_config_and_set_overrides_it():
@@ -52,7 +72,7 @@ def test_preset_reaches_the_config_and_set_overrides_it():
     assert (config.num_epochs, config.minibatch_size, config.target_kl) == (40, 128, 0.02)
 
 
-def test_unknown_env_suggests_ids(ray_session, capsys):
+def test_unknown_env_suggests_ids(ray_must_not_start, capsys):
     assert main(["train", "--env", "SafetyPointGoal1-v9"]) == 2
     assert "SafetyPointGoal1-v0" in capsys.readouterr().err
 
