@@ -40,7 +40,8 @@ def add_parser(subparsers) -> None:
     cluster.add_argument("--rollouts-on-gpu-nodes", action="store_true", default=None,
                          help="with --cluster-placement: let EnvRunners use GPU nodes' CPUs too")
     parser.add_argument("--checkpoint-every", type=int,
-                        help="iterations between checkpoints (default 10; 0: at the end only)")
+                        help="iterations between checkpoints (default 10; 0: at the end only; "
+                        "--resume keeps the run's own)")
     parser.add_argument("--resume", help="run directory or checkpoint to continue from, up to --timesteps")
     parser.add_argument("--preset", help="named training settings, e.g. omnisafe (OmniSafe's on-policy "
                         "schedule, rllib_safe/algorithms/presets.py); flags and --set override it")

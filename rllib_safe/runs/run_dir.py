@@ -70,7 +70,8 @@ def checkpoint_iteration(checkpoint: Path) -> int:
 
 
 def run_checkpoints(run_dir: Path) -> list[Path]:
-    """The complete checkpoints of a run directory, newest first (a marker file means complete)."""
+    """The checkpoints of a run directory (those with a marker file), newest first. RLlib writes the
+    marker first: one cut short by a crash is found out by ``restore_latest``, which falls back."""
     found = sorted(Path(run_dir, CHECKPOINTS_DIR).glob("iter_*"), reverse=True)
     return [path for path in found if (path / CHECKPOINT_MARKER).exists()]
 

@@ -120,6 +120,8 @@ def prepare_run(options: TrainOptions) -> PreparedRun:
             timesteps = options.timesteps
             if "timesteps" not in options.model_fields_set and saved:
                 timesteps = saved["timesteps"]
+            if "checkpoint_every" not in options.model_fields_set and saved and "checkpoint_every" in saved:
+                options = options.model_copy(update={"checkpoint_every": saved["checkpoint_every"]})
             check_writable(run_dir)
             return PreparedRun(options, run_dir, timesteps, checkpoints=checkpoints)
         config = build_config(
@@ -151,7 +153,7 @@ def train(options: TrainOptions, echo: Callable[[str], None] = print) -> dict:
         raise UsageError(str(err)) from err
     echo(f"Run directory: {files.run_dir}")
     try:
-        summary = run_loop(algo, files, prepared.timesteps, options.checkpoint_every, echo)
+        summary = run_loop(algo, files, prepared.timesteps, prepared.options.checkpoint_every, echo)
     finally:
         files.close()
         algo.stop()
