@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.learning_suites import PUBLISHED, PUBLISHED_LABEL, PUBLISHED_STEPS, Suite, published
+from rllib_safe.algorithms.safe_ppo.safe_ppo import SAFE_TRAINING_DEFAULTS
+from rllib_safe.metrics import COST_KEY, flat
 from rllib_safe.sweeps.report import _interval, _markdown
 
 FINAL_FRACTION = 0.1
@@ -59,6 +61,10 @@ def second_half(values: list[float | None]) -> np.ndarray:
     """The measured values of the second half of the iterations (``values[n // 2:]``)."""
     half = as_array(values)[len(values) // 2:]
     return half[~np.isnan(half)]
+
+
+#: The J_c window of the benchmark's runs (they keep the default).
+COST_WINDOW = SAFE_TRAINING_DEFAULTS["episode_cost_window"]
 
 
 def over_limit_fraction(costs: list[float | None], cost_limit: float) -> float | None:
@@ -186,7 +192,7 @@ def caption(table: pd.DataFrame, suite: Suite) -> str:
         *[f"- {line}" for line in budgets],
         "",
         "Final return and final J_c: mean over the last 10% of each run's iterations (J_c: mean episode cost of the "
-        "last 100 episodes, `env_runners/episode_cost_mean`). Over the second half of each run: the fraction of "
+        f"last {COST_WINDOW} episodes, `{flat(COST_KEY)}`). Over the second half of each run: the fraction of "
         "iterations with J_c > d, and the std of J_c. Cells: mean ± std [95% t-interval] over seeds (the mean alone "
         "for one seed). steps/s: env steps per second of training (one run).",
         f"`{PUBLISHED_LABEL}`: OmniSafe's published benchmark (not measured here; mean over seeds at 1e7 env steps, "

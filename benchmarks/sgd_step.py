@@ -4,7 +4,8 @@ One JSON line per (implementation, minibatch size):
 
 * ``eager``: the lower bound a hand-written trainer reaches: actor and two critics (64-64
   tanh, OmniSafe's networks), PPO-clip loss plus both critics' squared errors, global-norm
-  gradient clipping at 40, torch's default Adam, minibatches sliced from a shuffled batch;
+  gradient clipping at 40, torch's default Adam, minibatches sliced from a shuffled batch
+  (networks, lr, clip and gradient clipping: the learner rows' config, ``--algo``);
 * ``compiled``: the same step under ``torch.compile`` (``compile_s``: the first call, compiling);
 * ``fast_path``: our learner's update (``fast_update=True``, the default), steps timed inside one
   ``Learner.update`` call of ``--steps`` minibatches;
@@ -46,9 +47,13 @@ def timed(run: Callable[[], None], repeats: int) -> tuple[float, float]:
     return statistics.median(wall), statistics.median(cpu)
 
 
-def mlp(out_dim: int) -> torch.nn.Sequential:
-    layers = [torch.nn.Linear(OBS_DIM, 64), torch.nn.Tanh(), torch.nn.Linear(64, 64), torch.nn.Tanh()]
-    return torch.nn.Sequential(*layers, torch.nn.Linear(64, out_dim))
+def mlp(hidden: list[int], out_dim: int) -> torch.nn.Sequential:
+    """Tanh MLP from the observations (the configs' ``fcnet_activation``)."""
+    layers, width = [], OBS_DIM
+    for size in hidden:
+        layers += [torch.nn.Linear(width, size), torch.nn.Tanh()]
+        width = size
+    return torch.nn.Sequential(*layers, torch.nn.Linear(width, out_dim))
 
 
 def synthetic_rows(n: int, seed: int = 0) -> dict[str, torch.Tensor]:
@@ -68,30 +73,36 @@ def synthetic_rows(n: int, seed: int = 0) -> dict[str, torch.Tensor]:
 class PlainPPO:
     """The SGD step as a hand-written trainer writes it (the ``eager`` and ``compiled`` lower bounds)."""
 
-    def __init__(self) -> None:
-        self.actor, self.critic, self.cost_critic = mlp(ACT_DIM), mlp(1), mlp(1)
+    def __init__(self, config) -> None:
+        """Networks, lr, PPO clip and gradient clipping from ``config`` (an rllib-safe config)."""
+        hidden = config.model_config["fcnet_hiddens"]
+        self.actor, self.critic, self.cost_critic = mlp(hidden, ACT_DIM), mlp(hidden, 1), mlp(hidden, 1)
         self.log_std = torch.nn.Parameter(torch.zeros(ACT_DIM))
         networks = (self.actor, self.critic, self.cost_critic)
         self.params = [p for network in networks for p in network.parameters()] + [self.log_std]
-        self.optimizer = torch.optim.Adam(self.params, lr=3e-4)
+        self.optimizer = torch.optim.Adam(self.params, lr=config.lr)
+        self.clip_param, self.grad_clip = config.clip_param, config.grad_clip
 
     def step(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         dist = torch.distributions.Normal(self.actor(batch["obs"]), self.log_std.exp())
         ratio = torch.exp(dist.log_prob(batch["actions"]).sum(-1) - batch["logp"])
         advantages = batch["advantages"] - 0.1 * batch["cost_advantages"]
-        surrogate = torch.min(ratio * advantages, ratio.clamp(0.8, 1.2) * advantages).mean()
+        clipped = ratio.clamp(1.0 - self.clip_param, 1.0 + self.clip_param)
+        surrogate = torch.min(ratio * advantages, clipped * advantages).mean()
         value_loss = (self.critic(batch["obs"]).squeeze(-1) - batch["value_targets"]).pow(2).mean()
         cost_loss = (self.cost_critic(batch["obs"]).squeeze(-1) - batch["cost_value_targets"]).pow(2).mean()
         loss = -surrogate + value_loss + cost_loss
         self.optimizer.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.params, 40.0)
+        torch.nn.utils.clip_grad_norm_(self.params, self.grad_clip)
         self.optimizer.step()
         return loss.detach()
 
 
-def measure_plain(minibatch_size: int, steps: int, repeats: int, compiled: bool) -> dict:
-    trainer = PlainPPO()
+def measure_plain(algo: str, minibatch_size: int, steps: int, repeats: int, compiled: bool) -> dict:
+    from rllib_safe.algorithms import default_config
+
+    trainer = PlainPPO(default_config(algo))
     step = torch.compile(trainer.step) if compiled else trainer.step
     rows = synthetic_rows(minibatch_size * steps)
     order = torch.randperm(minibatch_size * steps)
@@ -171,7 +182,7 @@ def per_step(seconds: tuple[float, float], steps: int) -> dict:
 
 def measure(impl: str, algo: str, minibatch_size: int, steps: int, repeats: int) -> dict:
     if impl in ("eager", "compiled"):
-        return measure_plain(minibatch_size, steps, repeats, compiled=impl == "compiled")
+        return measure_plain(algo, minibatch_size, steps, repeats, compiled=impl == "compiled")
     training = {
         "fast_path": {},
         "fast_path_compiled": {"compile_sgd_step": True},
@@ -186,7 +197,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200, help="SGD steps per timing")
     parser.add_argument("--repeats", type=int, default=3, help="timings per result (median)")
     parser.add_argument("--impls", nargs="+", default=list(IMPLEMENTATIONS), choices=IMPLEMENTATIONS)
-    parser.add_argument("--algo", default="ppo-lag", help="rllib-safe algorithm of the learner rows")
+    parser.add_argument("--algo", default="ppo-lag", help="rllib-safe algorithm of the learner rows (and "
+                        "whose config sets the plain rows' networks, lr and clipping)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

@@ -2,6 +2,8 @@
 
 CLI names (``--algo``) map to the Algorithm class; Tune names are the class names, so
 ``tune.Tuner("PCRPO", param_space=config)`` works after ``import rllib_safe.algorithms``.
+Names a class had before a rename stay registered for it (``RENAMED_TRAINABLES``), so Tune
+scripts and experiments (``Tuner.restore`` checks the name) that use them keep working.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from rllib_safe.algorithms.pcrpo import PCRPO, PCRPOConfig
 from rllib_safe.algorithms.ppo_lag import PPOLag, PPOLagConfig
 from rllib_safe.algorithms.safe_ppo import SafePPO, SafePPOConfig
 from rllib_safe.algorithms.smpo import SMPO, SMPOConfig
+from rllib_safe.algorithms.unconstrained_ppo import UnconstrainedPPO, UnconstrainedPPOConfig
 
 ALGORITHMS = {
-    "ppo": SafePPO,
+    "ppo": UnconstrainedPPO,
     "ppo-lag": PPOLag,
     "crpo": CRPO,
     "pcrpo": PCRPO,
@@ -42,10 +45,25 @@ def default_config(name: str) -> SafePPOConfig:
     return algorithm_class(name).get_default_config()
 
 
+#: Earlier Tune names -> the class they now run (``--algo ppo`` ran ``SafePPO``, the shared base).
+RENAMED_TRAINABLES = {"SafePPO": UnconstrainedPPO}
+
+
+def trainable_names(name: str) -> tuple[str, ...]:
+    """The Tune names of the algorithm with CLI name ``name``: its class name, then earlier ones.
+
+    An experiment started under an earlier name is restored only under that name.
+    """
+    cls = algorithm_class(name)
+    return (cls.__name__, *(old for old, renamed in RENAMED_TRAINABLES.items() if renamed is cls))
+
+
 def register_algorithms() -> None:
-    """Makes every algorithm available to Tune by its class name (idempotent)."""
+    """Makes every algorithm available to Tune by its class name and earlier names (idempotent)."""
     for cls in ALGORITHMS.values():
         register_trainable(cls.__name__, cls)
+    for old, cls in RENAMED_TRAINABLES.items():
+        register_trainable(old, cls)
 
 
 register_algorithms()
@@ -62,7 +80,11 @@ __all__ = [
     "SMPO",
     "SMPOConfig",
     "SafePPOConfig",
+    "UnconstrainedPPO",
+    "UnconstrainedPPOConfig",
+    "RENAMED_TRAINABLES",
     "algorithm_class",
     "default_config",
     "register_algorithms",
+    "trainable_names",
 ]

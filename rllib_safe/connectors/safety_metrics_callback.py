@@ -36,5 +36,6 @@ class SafetyMetricsCallback(RLlibCallback):
     ) -> None:
         episode_cost = float(episode.get_infos(-1)[CUMULATIVE_COST_INFO])
         length = len(episode) + sum(len(chunk) for chunk in prev_episode_chunks or ())
-        window = getattr(env_runner.config, "episode_cost_window", 100)
+        # SafePPOConfig's setting (this callback is part of its cost pipeline): the J_c window.
+        window = env_runner.config.episode_cost_window
         metrics_logger.log_value(COST_RATE, episode_cost / max(1, length), reduce="mean", window=window)

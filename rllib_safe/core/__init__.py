@@ -3,6 +3,8 @@ TRPO-style trust-region step, SMPO modulation, the PPO-Lagrangian multiplier and
 schedules. See docs/algorithms.md, sections 2 to 4."""
 
 from rllib_safe.core.gradients import (
+    PAPER_CONFLICT_ANGLE,
+    PAPER_REWARD_WEIGHT,
     GradientManipulation,
     InverseMetric,
     Region,
@@ -41,6 +43,8 @@ from rllib_safe.core.trust_region import (
 )
 
 __all__ = [
+    "PAPER_CONFLICT_ANGLE",
+    "PAPER_REWARD_WEIGHT",
     "GradientManipulation",
     "InverseMetric",
     "LagrangeMultiplier",

@@ -36,6 +36,8 @@ import torch
 from torch import Tensor
 
 __all__ = [
+    "PAPER_CONFLICT_ANGLE",
+    "PAPER_REWARD_WEIGHT",
     "GradientManipulation",
     "InverseMetric",
     "Region",
@@ -50,6 +52,12 @@ __all__ = [
     "select_region",
     "validate_slacks",
 ]
+
+
+#: The PCRPO paper's theta* (degrees): the gradients conflict when their angle exceeds 90.
+PAPER_CONFLICT_ANGLE = 90.0
+#: The PCRPO authors' reward weight x_r of the soft region (x_r = x_c = 0.5).
+PAPER_REWARD_WEIGHT = 0.5
 
 
 class UpdateMode(enum.IntEnum):
@@ -263,8 +271,8 @@ def manipulate_gradients(
     g_c: Tensor,
     *,
     region: Region,
-    conflict_angle_deg: float = 90.0,
-    reward_weight: float = 0.5,
+    conflict_angle_deg: float = PAPER_CONFLICT_ANGLE,
+    reward_weight: float = PAPER_REWARD_WEIGHT,
     inverse_metric: InverseMetric | None = None,
     check_finite: bool = True,
 ) -> GradientManipulation:
@@ -275,8 +283,9 @@ def manipulate_gradients(
         g_c: flat gradient of the cost surrogate mean(ratio * (-A_c)) (toward lower cost).
         region: the region of J_c (:func:`select_region`, or :func:`hard_switch_region`).
         conflict_angle_deg: theta* in (0, 180]; the soft region projects when the angle
-            between g_r and g_c is strictly larger.
-        reward_weight: x_r in [0, 1]; the cost weight is x_c = 1 - x_r.
+            between g_r and g_c is strictly larger. Default: the paper's 90.
+        reward_weight: x_r in [0, 1]; the cost weight is x_c = 1 - x_r. Default: the
+            authors' 0.5. (``PCRPOConfig`` passes its own settings, whose defaults these are.)
         inverse_metric: v -> M^-1 v for an SPD metric M, or None for the Euclidean metric.
             Given, the manipulation combines n_r = M^-1 g_r and n_c = M^-1 g_c in the inner
             product of M (angle and projections), and the direction is in M^-1-space: with

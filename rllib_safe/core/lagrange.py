@@ -28,9 +28,9 @@ class LagrangeMultiplier(nn.Module):
     floats, for RLlib checkpoints.
     """
 
-    def __init__(
-        self, initial_value: float = 0.001, lr: float = 0.035, upper_bound: float | None = None
-    ) -> None:
+    def __init__(self, initial_value: float, lr: float, upper_bound: float | None = None) -> None:
+        """lambda_0 = ``initial_value``, Adam at ``lr``, clamped to [0, ``upper_bound``] (None: no
+        upper bound). OmniSafe's values, 0.001 and 0.035, are ``PPOLagConfig``'s defaults."""
         super().__init__()
         if not (math.isfinite(initial_value) and initial_value >= 0):
             raise ValueError(f"initial_value must be a finite number >= 0, got {initial_value!r}")

@@ -54,24 +54,24 @@ NegativeRewardModulation = Literal["penalise", "unmodulated", "paper"]
 WEIGHT_FLOOR = -1e6
 
 
-def dynamic_threshold(
-    epoch: int, cost_limit: float, *, eta: float = 2.0, max_epochs: int = 50
-) -> float:
+def dynamic_threshold(iteration: int, cost_limit: float, *, eta: float, anneal_iterations: int) -> float:
     """d'_e = (eta - (eta - 1) min(e, e_max) / e_max) d: linear from eta d down to d.
 
-    ``eta = 1`` or ``max_epochs = 0`` disables the relaxation (d'_e = d for every epoch).
+    e is the training iteration and e_max = ``anneal_iterations`` (the paper's "epochs"; its
+    eta = 2 and e_max = 50 are ``SMPOConfig``'s defaults). ``eta = 1`` or
+    ``anneal_iterations = 0`` disables the relaxation (d'_e = d for every iteration).
     """
-    if epoch < 0:
-        raise ValueError(f"epoch must be >= 0, got {epoch!r}")
+    if iteration < 0:
+        raise ValueError(f"iteration must be >= 0, got {iteration!r}")
     if not (math.isfinite(cost_limit) and cost_limit >= 0):
         raise ValueError(f"cost_limit must be a finite number >= 0, got {cost_limit!r}")
     if not (math.isfinite(eta) and eta >= 1):
         raise ValueError(f"eta must be a finite number >= 1, got {eta!r}")
-    if max_epochs < 0:
-        raise ValueError(f"max_epochs must be >= 0 (0 disables the schedule), got {max_epochs!r}")
-    if max_epochs == 0:
+    if anneal_iterations < 0:
+        raise ValueError(f"anneal_iterations must be >= 0 (0 disables the schedule), got {anneal_iterations!r}")
+    if anneal_iterations == 0:
         return float(cost_limit)
-    progress = min(epoch, max_epochs) / max_epochs
+    progress = min(iteration, anneal_iterations) / anneal_iterations
     return float((eta - (eta - 1.0) * progress) * cost_limit)
 
 
@@ -143,7 +143,9 @@ def modulation_weight(
     """f(x) = (1 - b^(x - d')) / (1 - b^(-d')) clamped to [max(min_weight, WEIGHT_FLOOR), 1].
 
     ``units="normalized"``: f(x) = (1 - b^(x/d' - 1)) / (1 - b^(-1)). Finite for every finite
-    x. ``threshold`` (d') may be a float or a tensor broadcastable against ``x``.
+    x. ``threshold`` (d') may be a float or a tensor broadcastable against ``x``. The defaults
+    are the paper's f (b = 3, absolute units, unclamped); ``SMPOConfig`` passes its own settings
+    (its ``min_weight`` default is -1).
     """
     lower = _lower_bound(min_weight)
     log_b = _log_base(base)
@@ -174,9 +176,7 @@ def modulation_weight_derivative(
     return torch.where(unclamped, slope, torch.zeros_like(slope))
 
 
-def reward_weight_sensitivity(
-    rewards: Tensor, negative_rewards: NegativeRewardModulation = "penalise"
-) -> Tensor:
+def reward_weight_sensitivity(rewards: Tensor, negative_rewards: NegativeRewardModulation) -> Tensor:
     """s(r) = d r~ / d f: |r| ("penalise"), max(r, 0) ("unmodulated") or r ("paper")."""
     _check_choice("negative_rewards", negative_rewards, get_args(NegativeRewardModulation))
     if negative_rewards == "penalise":
@@ -186,9 +186,7 @@ def reward_weight_sensitivity(
     return rewards
 
 
-def modulate_rewards(
-    rewards: Tensor, weight: Tensor, negative_rewards: NegativeRewardModulation = "penalise"
-) -> Tensor:
+def modulate_rewards(rewards: Tensor, weight: Tensor, negative_rewards: NegativeRewardModulation) -> Tensor:
     """r~ = r + (f - 1) s(r): f r for r >= 0; for r < 0 (2 - f) r, r or f r (see the module docstring).
 
     With "penalise" r~ is non-decreasing in f for every r and r~ <= r for f <= 1: spending

@@ -61,10 +61,10 @@ class SlackSchedule:
         )
 
 
-def reward_only_warmup(iteration: int, start_safety: int) -> bool:
-    """True while ``iteration`` < ``start_safety``: the first iterations step on reward only."""
-    if start_safety < 0:
-        raise ValueError(f"start_safety must be >= 0, got {start_safety!r}")
+def reward_only_warmup(iteration: int, warmup_iterations: int) -> bool:
+    """True while ``iteration`` < ``warmup_iterations``: the first iterations step on reward only."""
+    if warmup_iterations < 0:
+        raise ValueError(f"warmup_iterations must be >= 0, got {warmup_iterations!r}")
     if iteration < 0:
         raise ValueError(f"iteration must be >= 0, got {iteration!r}")
-    return iteration < start_safety
+    return iteration < warmup_iterations

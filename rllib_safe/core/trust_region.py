@@ -38,7 +38,7 @@ def conjugate_gradient(
     matvec: Callable[[Tensor], Tensor],
     b: Tensor,
     *,
-    iterations: int = 10,
+    iterations: int,
     residual_tol: float = 1e-10,
 ) -> Tensor:
     """Approximately solve A x = b for a symmetric positive-definite A given as ``matvec``.
@@ -72,7 +72,7 @@ def conjugate_gradient(
 
 
 def fisher_vector_product(
-    kl: Tensor, params: Sequence[Tensor], *, damping: float = 0.1
+    kl: Tensor, params: Sequence[Tensor], *, damping: float
 ) -> Callable[[Tensor], Tensor]:
     """Return v -> (H + damping I) v, H the Hessian of the scalar mean ``kl`` w.r.t. params.
 
@@ -146,8 +146,8 @@ def backtracking_line_search(
     evaluate: Callable[[float], tuple[float, float]],
     *,
     max_kl: float,
-    decay: float = 0.8,
-    max_backtracks: int = 15,
+    decay: float,
+    max_backtracks: int,
 ) -> LineSearchResult:
     """Try step fractions 1, decay, decay^2, ... and accept the first acceptable one.
 

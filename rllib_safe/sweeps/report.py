@@ -66,10 +66,10 @@ def load_trials(run_dir: Path, algorithms: list[str]) -> list[TrialResults]:
     for params in [path for name in algorithms for path in sorted((run_dir / name).glob("*/params.json"))]:
         trial_dir = params.parent
         results = _read_results(trial_dir / "result.json")
-        if (trial_dir / "error.txt").exists():
-            status = "errored"
-        elif results and results[-1].get("done"):
+        if results and results[-1].get("done"):  # error.txt stays after a failure Tune retried
             status = "finished"
+        elif (trial_dir / "error.txt").exists():
+            status = "errored"
         else:
             status = "partial"
         config = json.loads(params.read_text())

@@ -10,6 +10,7 @@ from ray.tune.registry import get_trainable_cls
 from rllib_safe.algorithms import algorithm_class
 from rllib_safe.algorithms.crpo import CRPO, CRPOConfig
 from rllib_safe.algorithms.pcrpo import PCRPOConfig
+from rllib_safe.algorithms.pcrpo.pcrpo import ACTOR_STEP_DEFAULTS
 from rllib_safe.envs.known_optimum import BudgetEnv, RiskySafeEnv
 from tests.algorithms.learning import COST_LIMIT, HORIZON
 from tests.algorithms.test_pcrpo import ACCEPTED, MODES, crafted_batch, surrogates_and_kl, update
@@ -32,15 +33,21 @@ def build_learner(env_class=BudgetEnv, **training):
 
 def test_defaults_are_pcrpos_actor_step():
     crpo, pcrpo = CRPOConfig(), PCRPOConfig()
-    assert crpo.update == "trust_region" and crpo.cost_tolerance == 2.0
-    for name in ("update", "max_kl", "cg_iterations", "cg_damping", "line_search_decay", "line_search_max_backtracks"):
+    assert crpo.actor_step == "trust_region" and crpo.cost_tolerance == 2.0
+    for name in ACTOR_STEP_DEFAULTS:
         assert getattr(crpo, name) == getattr(pcrpo, name), name
     assert algorithm_class("crpo") is CRPO and get_trainable_cls("CRPO") is CRPO
 
 
 @pytest.mark.parametrize(
     "field, value",
-    [("cost_tolerance", -1.0), ("cost_tolerance", math.nan), ("update", "sgd"), ("max_kl", 0.0), ("cg_iterations", 0)],
+    [
+        ("cost_tolerance", -1.0),
+        ("cost_tolerance", math.nan),
+        ("actor_step", "sgd"),
+        ("max_kl", 0.0),
+        ("cg_iterations", 0),
+    ],
 )
 def test_invalid_setting_names_field_and_value(field, value):
     config = CRPOConfig().training(**{field: value})
@@ -68,7 +75,7 @@ def test_soft_region_settings_are_not_crpos(field):
     ],
 )
 def test_hard_switching_steps_on_one_objective(update_kind, episode_cost, expected):
-    learner = build_learner(update=update_kind)
+    learner = build_learner(actor_step=update_kind)
     module = learner.module["default_policy"].unwrapped()
     batch = crafted_batch(learner, cost_sign=1.0)  # A_c = A_r: the two objectives conflict
     start, _ = surrogates_and_kl(module, batch)

@@ -169,7 +169,7 @@ def shuffled_epochs(config, shuffle: bool = True):
     "algo, training, shuffle",
     [
         ("ppo-lag", {}, True),
-        ("pcrpo", {"update": "first_order"}, True),
+        ("pcrpo", {"actor_step": "first_order"}, True),
         # RLlib's loop shuffles the batch PCRPO keeps for its natural step in place: the same rows
         # summed in another order, float rounding that conjugate gradient amplifies (~1e-5).
         ("pcrpo", {}, False),
@@ -183,7 +183,7 @@ def test_one_learner_same_update_as_rllibs_loop(ray_session, algo, training, shu
 
 @pytest.mark.parametrize(
     "algo, training",
-    [("pcrpo", {"update": "first_order"}), pytest.param("smpo", {}, marks=pytest.mark.slow)],
+    [("pcrpo", {"actor_step": "first_order"}), pytest.param("smpo", {}, marks=pytest.mark.slow)],
     ids=["pcrpo-first-order-all-reduce", "smpo-single-backward"],
 )
 def test_two_learners_same_update_as_rllibs_loop(ray_session, algo, training):

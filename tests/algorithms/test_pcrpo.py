@@ -38,9 +38,9 @@ ACCEPTED = LINE_SEARCH_ACCEPTED_METRICS  # ("line_search_accepted_reward", ...)
         ("slack_lower", float("nan")),
         ("reward_weight", 1.5),
         ("slack_schedule", "linear"),
-        ("start_safety", -1),
-        ("start_safety", 2.5),
-        ("update", "sgd"),
+        ("warmup_iterations", -1),
+        ("warmup_iterations", 2.5),
+        ("actor_step", "sgd"),
         ("max_kl", 0.0),
         ("cg_iterations", 0),
         ("cg_damping", -0.1),
@@ -65,7 +65,7 @@ def test_anneal_requires_iterations():
 
 
 def test_infinite_slacks_and_registry():
-    config = PCRPOConfig().training(slack_upper=math.inf, slack_lower=-math.inf, update="first_order")
+    config = PCRPOConfig().training(slack_upper=math.inf, slack_lower=-math.inf, actor_step="first_order")
     config.validate()
     assert config.to_dict()["slack_upper"] == math.inf
     assert algorithm_class("pcrpo") is PCRPO
@@ -128,7 +128,7 @@ def update(learner, batch, *, episode_cost: float | None, iteration: int = 0) ->
     ],
 )
 def test_mode_selection_and_metrics(update_kind, metric, episode_cost, cost_sign, expected):
-    learner = build_learner(update=update_kind, trust_region_metric=metric, slack_upper=1.0, slack_lower=-1.0)
+    learner = build_learner(actor_step=update_kind, trust_region_metric=metric, slack_upper=1.0, slack_lower=-1.0)
     metrics = update(learner, crafted_batch(learner, cost_sign=cost_sign), episode_cost=episode_cost)
     assert {mode: metrics[mode] for mode in MODES} == {mode: float(mode == expected) for mode in MODES}
     assert metrics["pcrpo_mode"] == MODES.index(expected)
@@ -144,7 +144,7 @@ def test_mode_selection_and_metrics(update_kind, metric, episode_cost, cost_sign
 
 
 def test_warmup_steps_on_reward_only():
-    learner = build_learner(start_safety=2)
+    learner = build_learner(warmup_iterations=2)
     batch = crafted_batch(learner, cost_sign=1.0)
     assert update(learner, batch, episode_cost=20.0, iteration=1)["mode_reward"] == 1.0
     assert update(learner, batch, episode_cost=20.0, iteration=2)["mode_cost"] == 1.0
@@ -247,7 +247,7 @@ def test_budget_env_within_limit_and_matches_crpo(ray_session):
 
 @pytest.mark.slow
 def test_budget_env_first_order_within_limit(ray_session):
-    config = small_problem_config(PCRPOConfig()).training(update="first_order", **PCRPO_SMALL)
+    config = small_problem_config(PCRPOConfig()).training(actor_step="first_order", **PCRPO_SMALL)
     result = train_tail(config, 15)
     print(f"BudgetEnv first_order: {result}")
     assert result["cost"] <= COST_LIMIT + 0.5
@@ -272,7 +272,7 @@ def test_risky_safe_env_discrete(ray_session):
 def test_two_learners_stay_identical(ray_session):
     config = (
         small_problem_config(PCRPOConfig())
-        .training(update="first_order", train_batch_size_per_learner=200, minibatch_size=100, num_epochs=1)
+        .training(actor_step="first_order", train_batch_size_per_learner=200, minibatch_size=100, num_epochs=1)
         .learners(num_learners=2, num_cpus_per_learner=0.5)
     )
     algo = config.build_algo()

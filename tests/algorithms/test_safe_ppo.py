@@ -125,13 +125,13 @@ def test_checkpoint_restores_learner_state(ray_session, tmp_path):
         algo.train()
         algo.train()
         algo.save_to_path(str(tmp_path))
-        saved = on_learners(algo, lambda learner: learner.extra_state())[0]
+        saved = on_learners(algo, lambda learner: learner.safety_state())[0]
         weights = algo.learner_group.get_weights()["default_policy"]
     finally:
         algo.stop()
     restored_algo = type(algo).from_checkpoint(str(tmp_path))
     try:
-        restored = on_learners(restored_algo, lambda learner: learner.extra_state())[0]
+        restored = on_learners(restored_algo, lambda learner: learner.safety_state())[0]
         restored_weights = restored_algo.learner_group.get_weights()["default_policy"]
         assert restored == saved
         assert restored["lagrange"]["value"] > 0

@@ -35,14 +35,14 @@ from tests.algorithms.learning import COST_LIMIT, small_problem_config, train
 def test_registry_and_defaults():
     assert algorithm_class("smpo") is SMPO
     config = SMPOConfig()
-    assert (config.modulation_base, config.threshold_eta, config.threshold_epochs) == (3.0, 2.0, 50)
+    assert (config.modulation_base, config.threshold_eta, config.threshold_anneal_iterations) == (3.0, 2.0, 50)
     assert config.cost_gamma == pytest.approx(0.995)
     assert (config.negative_reward_modulation, config.modulation_units, config.min_weight) == (
         "penalise",
         "absolute",
         -1.0,
     )
-    config.training(cost_limit=10.0, threshold_epochs=4)
+    config.training(cost_limit=10.0, threshold_anneal_iterations=4)
     assert [config.modulation_threshold(e) for e in (0, 2, 4, 9)] == pytest.approx([20.0, 15.0, 10.0, 10.0])
     assert config.training(use_dynamic_threshold=False).modulation_threshold(0) == 10.0
 
@@ -52,7 +52,7 @@ def test_registry_and_defaults():
     [
         ("modulation_base", 1.0),
         ("threshold_eta", 0.5),
-        ("threshold_epochs", -1),
+        ("threshold_anneal_iterations", -1),
         ("qc_l2", -0.1),
         ("qc_lr", 0.0),
         ("qc_target_tau", 1.5),
@@ -298,7 +298,7 @@ def test_smpo_ends_within_the_limit_on_budget_env(ray_session):
     at iteration 30; 2.8-3.0 at iterations 12-15 before Q^c bootstrapped on the time limit,
     which raises its overestimate of the realised cost-to-go from +1.0 to +2.5) but must keep
     spending: return == cost on this env."""
-    config = small_problem_config(SMPOConfig()).training(threshold_epochs=10)
+    config = small_problem_config(SMPOConfig()).training(threshold_anneal_iterations=10)
     result = train(config, iterations=30)
     assert result["cost"] <= COST_LIMIT + 1.0
     assert result["return"] >= 0.3 * COST_LIMIT

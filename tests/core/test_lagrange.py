@@ -12,35 +12,37 @@ import torch
 from rllib_safe.core.lagrange import LagrangeMultiplier, lagrangian_advantages
 
 LIMIT = 25.0
+#: OmniSafe's multiplier settings (PPOLagConfig's defaults).
+OMNISAFE = {"initial_value": 0.001, "lr": 0.035}
 
 
 def test_first_update_moves_by_the_learning_rate_like_omnisafe():
-    multiplier = LagrangeMultiplier(initial_value=0.001, lr=0.035)
+    multiplier = LagrangeMultiplier(**OMNISAFE)
     assert math.isclose(multiplier.update(30.0, LIMIT), 0.036, rel_tol=1e-5)
 
 
 def test_multiplier_rises_while_cost_exceeds_the_limit():
-    multiplier = LagrangeMultiplier()
+    multiplier = LagrangeMultiplier(**OMNISAFE)
     values = [multiplier.update(40.0, LIMIT) for _ in range(20)]
     assert all(b > a for a, b in zip(values, values[1:]))
 
 
 def test_multiplier_falls_to_the_zero_floor_while_cost_is_below_the_limit():
-    multiplier = LagrangeMultiplier(initial_value=0.5)
+    multiplier = LagrangeMultiplier(**OMNISAFE | {"initial_value": 0.5})
     values = [multiplier.update(10.0, LIMIT) for _ in range(40)]
     assert values[1] < values[0] < 0.5
     assert values[-1] == 0.0 and min(values) >= 0.0
 
 
 def test_multiplier_is_clamped_to_the_upper_bound():
-    multiplier = LagrangeMultiplier(upper_bound=0.1)
+    multiplier = LagrangeMultiplier(**OMNISAFE, upper_bound=0.1)
     for _ in range(20):
         multiplier.update(100.0, LIMIT)
     assert multiplier.value == pytest.approx(0.1)
 
 
 def _trained(updates=(30.0, 40.0, 10.0, 28.0)):
-    multiplier = LagrangeMultiplier(initial_value=0.2)
+    multiplier = LagrangeMultiplier(**OMNISAFE | {"initial_value": 0.2})
     for cost in updates:
         multiplier.update(cost, LIMIT)
     return multiplier
@@ -50,7 +52,7 @@ def _trained(updates=(30.0, 40.0, 10.0, 28.0)):
 def test_state_dict_round_trip_reproduces_the_next_update(updates):
     original = _trained(updates)
     saved = copy.deepcopy(original.state_dict())
-    restored = LagrangeMultiplier(initial_value=0.7)
+    restored = LagrangeMultiplier(**OMNISAFE | {"initial_value": 0.7})
     restored.load_state_dict(saved)
     assert restored.value == original.value
     for cost in (35.0, 12.0, 26.0):
@@ -69,7 +71,7 @@ def test_plain_state_round_trip_reproduces_the_next_update(updates):
 
 
 def test_fresh_multiplier_has_no_optimizer_state():
-    state = LagrangeMultiplier(initial_value=0.3).get_state()
+    state = LagrangeMultiplier(**OMNISAFE | {"initial_value": 0.3}).get_state()
     assert state == {"value": pytest.approx(0.3), "adam": None}
 
 
@@ -84,14 +86,14 @@ def test_fresh_multiplier_has_no_optimizer_state():
 )
 def test_constructor_validates(kwargs, name):
     with pytest.raises(ValueError, match=name):
-        LagrangeMultiplier(**kwargs)
+        LagrangeMultiplier(**OMNISAFE | kwargs)
 
 
 @pytest.mark.parametrize(
     ("args", "name"), [((math.nan, LIMIT), "episode_cost"), ((1.0, math.inf), "cost_limit")]
 )
 def test_update_rejects_non_finite_inputs_without_changing_lambda(args, name):
-    multiplier = LagrangeMultiplier()
+    multiplier = LagrangeMultiplier(**OMNISAFE)
     with pytest.raises(ValueError, match=name):
         multiplier.update(*args)
     assert multiplier.value == pytest.approx(0.001)

@@ -110,7 +110,7 @@ def test_far_past_the_threshold_weight_and_derivative_stay_finite(unit, dtype, b
     assert float(weight.min()) >= (WEIGHT_FLOOR if min_weight is None else min_weight)
     assert float(weight[-1]) == (WEIGHT_FLOOR if min_weight is None else min_weight)
     assert float(derivative[-1]) == 0.0  # the clamp bites: no gradient
-    assert torch.isfinite(modulate_rewards(torch.tensor([0.0, 1.0, -1.0], dtype=dtype), weight)).all()
+    assert torch.isfinite(modulate_rewards(torch.tensor([0.0, 1.0, -1.0], dtype=dtype), weight, "penalise")).all()
 
 
 def test_min_weight_none_is_the_papers_weight_down_to_the_floor():
@@ -220,39 +220,42 @@ def test_modulate_rewards_validates_the_mode():
 
 @PROPERTY
 @given(st.floats(0.0, 1e4), st.floats(1.0, 5.0), st.integers(1, 200))
-def test_dynamic_threshold_endpoints_and_monotonicity(cost_limit, eta, max_epochs):
-    def threshold(epoch: int) -> float:
-        return dynamic_threshold(epoch, cost_limit, eta=eta, max_epochs=max_epochs)
+def test_dynamic_threshold_endpoints_and_monotonicity(cost_limit, eta, anneal_iterations):
+    def threshold(iteration: int) -> float:
+        return dynamic_threshold(iteration, cost_limit, eta=eta, anneal_iterations=anneal_iterations)
 
     assert math.isclose(threshold(0), eta * cost_limit)
-    for epoch in (max_epochs, max_epochs + 1, 10 * max_epochs):
-        assert math.isclose(threshold(epoch), cost_limit)
-    values = [threshold(epoch) for epoch in range(max_epochs + 1)]
+    for iteration in (anneal_iterations, anneal_iterations + 1, 10 * anneal_iterations):
+        assert math.isclose(threshold(iteration), cost_limit)
+    values = [threshold(iteration) for iteration in range(anneal_iterations + 1)]
     assert all(a >= b for a, b in zip(values, values[1:]))
 
 
-def test_dynamic_threshold_defaults_fall_linearly_from_two_d_to_d():
-    assert dynamic_threshold(0, 25.0) == 50.0
-    assert dynamic_threshold(25, 25.0) == 37.5
-    assert dynamic_threshold(50, 25.0) == 25.0
+PAPER_SCHEDULE = {"eta": 2.0, "anneal_iterations": 50}
 
 
-@pytest.mark.parametrize("epoch", [0, 7, 100])
-def test_dynamic_threshold_can_be_disabled(epoch):
-    assert dynamic_threshold(epoch, 25.0, eta=1.0) == 25.0
-    assert dynamic_threshold(epoch, 25.0, max_epochs=0) == 25.0
+def test_dynamic_threshold_of_the_paper_falls_linearly_from_two_d_to_d():
+    assert dynamic_threshold(0, 25.0, **PAPER_SCHEDULE) == 50.0
+    assert dynamic_threshold(25, 25.0, **PAPER_SCHEDULE) == 37.5
+    assert dynamic_threshold(50, 25.0, **PAPER_SCHEDULE) == 25.0
+
+
+@pytest.mark.parametrize("iteration", [0, 7, 100])
+def test_dynamic_threshold_can_be_disabled(iteration):
+    assert dynamic_threshold(iteration, 25.0, **PAPER_SCHEDULE | {"eta": 1.0}) == 25.0
+    assert dynamic_threshold(iteration, 25.0, **PAPER_SCHEDULE | {"anneal_iterations": 0}) == 25.0
 
 
 @pytest.mark.parametrize(
     ("args", "kwargs", "name"),
     [
-        ((-1, 25.0), {}, "epoch"),
+        ((-1, 25.0), {}, "iteration"),
         ((0, -1.0), {}, "cost_limit"),
         ((0, math.inf), {}, "cost_limit"),
         ((0, 25.0), {"eta": 0.5}, "eta"),
-        ((0, 25.0), {"max_epochs": -1}, "max_epochs"),
+        ((0, 25.0), {"anneal_iterations": -1}, "anneal_iterations"),
     ],
 )
 def test_dynamic_threshold_validates(args, kwargs, name):
     with pytest.raises(ValueError, match=name):
-        dynamic_threshold(*args, **kwargs)
+        dynamic_threshold(*args, **PAPER_SCHEDULE | kwargs)

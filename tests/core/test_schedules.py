@@ -93,7 +93,7 @@ def test_schedule_rejects_negative_iterations():
 def test_reward_only_warmup():
     assert [reward_only_warmup(i, 3) for i in range(5)] == [True, True, True, False, False]
     assert not reward_only_warmup(0, 0)
-    with pytest.raises(ValueError, match="start_safety"):
+    with pytest.raises(ValueError, match="warmup_iterations"):
         reward_only_warmup(0, -1)
     with pytest.raises(ValueError, match="iteration"):
         reward_only_warmup(-1, 3)

@@ -20,6 +20,8 @@ from rllib_safe.core.trust_region import (
 )
 
 DTYPE = torch.float64
+#: The line search of the PCRPO/TRPO defaults (``SwitchingConfig``): radius 0.01, decay 0.8, 15 tries.
+SEARCH = {"max_kl": 0.01, "decay": 0.8, "max_backtracks": 15}
 
 
 @st.composite
@@ -43,7 +45,7 @@ def test_conjugate_gradient_solves_spd_systems(system):
 
 def test_conjugate_gradient_of_zero_is_zero_and_finite():
     a = torch.eye(3, dtype=DTYPE)
-    x = conjugate_gradient(lambda v: a @ v, torch.zeros(3, dtype=DTYPE))
+    x = conjugate_gradient(lambda v: a @ v, torch.zeros(3, dtype=DTYPE), iterations=10)
     assert torch.equal(x, torch.zeros(3, dtype=DTYPE))
 
 
@@ -55,7 +57,7 @@ def test_conjugate_gradient_stops_at_the_residual_tolerance():
 
 
 def test_conjugate_gradient_stops_on_non_positive_curvature():
-    x = conjugate_gradient(lambda v: -v, torch.ones(2, dtype=DTYPE))
+    x = conjugate_gradient(lambda v: -v, torch.ones(2, dtype=DTYPE), iterations=10)
     assert torch.equal(x, torch.zeros(2, dtype=DTYPE))
 
 
@@ -65,7 +67,7 @@ def test_conjugate_gradient_stops_on_non_positive_curvature():
 )
 def test_conjugate_gradient_validates(kwargs, name):
     with pytest.raises(ValueError, match=name):
-        conjugate_gradient(lambda v: v, torch.ones(2), **kwargs)
+        conjugate_gradient(lambda v: v, torch.ones(2), **{"iterations": 10} | kwargs)
 
 
 # --------------------------------------------------------------------------- Gaussian policy
@@ -202,26 +204,26 @@ def recorder(outcomes):
 
 def test_line_search_accepts_the_first_fraction_within_the_radius_that_improves():
     evaluate, fractions = recorder([(1.0, 0.05), (-0.1, 0.005), (0.0, 0.009), (1.0, 0.001)])
-    result = backtracking_line_search(evaluate, max_kl=0.01, decay=0.5)
+    result = backtracking_line_search(evaluate, max_kl=0.01, decay=0.5, max_backtracks=15)
     assert result == LineSearchResult(step_fraction=0.25, accepted=True, tries=3)
     assert fractions == [1.0, 0.5, 0.25]
 
 
 def test_line_search_accepts_the_full_step_when_it_is_good():
     evaluate, fractions = recorder([(0.3, 0.01)])
-    assert backtracking_line_search(evaluate, max_kl=0.01) == LineSearchResult(1.0, True, 1)
+    assert backtracking_line_search(evaluate, **SEARCH) == LineSearchResult(1.0, True, 1)
 
 
 def test_line_search_rejects_non_finite_outcomes():
     evaluate, _ = recorder([(math.nan, 0.0), (1.0, math.inf), (math.inf, 0.0), (1.0, 0.0)])
-    result = backtracking_line_search(evaluate, max_kl=0.01, decay=0.8)
+    result = backtracking_line_search(evaluate, **SEARCH)
     assert result.accepted and result.tries == 4
     assert math.isclose(result.step_fraction, 0.8**3)
 
 
 def test_line_search_reports_failure_after_max_backtracks():
     evaluate, fractions = recorder([(-1.0, 0.0)] * 15)
-    result = backtracking_line_search(evaluate, max_kl=0.01)
+    result = backtracking_line_search(evaluate, **SEARCH)
     assert result == LineSearchResult(step_fraction=0.0, accepted=False, tries=15)
     assert fractions == pytest.approx([0.8**k for k in range(15)])
 
@@ -237,7 +239,7 @@ def test_line_search_drives_a_real_policy_update():
 
     before = objective()
     direction = flat_grad(before, policy.params)
-    fvp = fisher_vector_product(policy.kl(), policy.params)
+    fvp = fisher_vector_product(policy.kl(), policy.params, damping=0.1)
     step = natural_step(direction, fvp, 0.01)
 
     def evaluate(fraction):
@@ -245,7 +247,7 @@ def test_line_search_drives_a_real_policy_update():
         with torch.no_grad():
             return float(objective() - before), float(policy.kl())
 
-    result = backtracking_line_search(evaluate, max_kl=0.01)
+    result = backtracking_line_search(evaluate, **SEARCH)
     assert result.accepted
     with torch.no_grad():
         assert float(policy.kl()) <= 0.01 and float(objective()) >= float(before)
@@ -262,4 +264,4 @@ def test_line_search_drives_a_real_policy_update():
 )
 def test_line_search_validates(kwargs, name):
     with pytest.raises(ValueError, match=name):
-        backtracking_line_search(lambda f: (0.0, 0.0), **kwargs)
+        backtracking_line_search(lambda f: (0.0, 0.0), **{"decay": 0.8, "max_backtracks": 15} | kwargs)

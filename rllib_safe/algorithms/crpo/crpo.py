@@ -3,7 +3,7 @@
 Xu et al., "CRPO: A New Approach for Safe Reinforcement Learning with Convergence Guarantee"
 (ICML 2021), as OmniSafe's ``OnCRPO`` runs it. CRPO is PCRPO without the soft region: the
 same learner machinery and the same actor step (``SwitchingConfig``: by default one
-trust-region step per iteration, as PCRPO's; ``update="first_order"`` gives PPO-clip on A_r
+trust-region step per iteration, as PCRPO's; ``actor_step="first_order"`` gives PPO-clip on A_r
 or on -A_c with Adam), with the region chosen by ``rllib_safe.core.hard_switch_region``.
 PCRPO's slacks cannot express it (h- <= 0 <= h+ always leaves a soft band around d), so a
 comparison of the two differs only in soft versus hard switching.

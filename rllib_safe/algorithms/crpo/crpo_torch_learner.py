@@ -1,7 +1,7 @@
 """CRPO learner: PCRPO's actor machinery with hard switching at d + cost_tolerance.
 
 A reward step (along g_r) while J_c <= d + tolerance, else a cost step (along g_c), with the
-actor step of ``update`` (``SwitchingTorchLearner``: trust region by default, PPO-clip on A_r
+actor step of ``actor_step`` (``SwitchingTorchLearner``: trust region by default, PPO-clip on A_r
 or -A_c first order). Before the first finished episode J_c is unknown (``episode_cost`` is
 None): CRPO then takes a reward step, as with J_c within the limit. Every iteration logs, as
 PCRPO does, ``mode_reward`` / ``mode_cost`` (1.0 for the step taken; ``mode_soft_*`` stay 0),

@@ -5,7 +5,7 @@ Perspective of Gradient Manipulation" (AAAI 2024). The learner
 (``pcrpo_torch_learner.py``) takes g_r and g_c on the same batch at the same actor
 parameters, combines them with ``rllib_safe.core.manipulate_gradients`` and steps the actor
 either with one trust-region (natural-gradient) step per iteration (default, as the authors)
-or with Adam on the manipulated PPO-clip gradients (``update="first_order"``).
+or with Adam on the manipulated PPO-clip gradients (``actor_step="first_order"``).
 ``SwitchingConfig`` holds the actor-step settings PCRPO shares with CRPO.
 """
 
@@ -18,14 +18,15 @@ from ray.rllib.algorithms.algorithm_config import NotProvided
 
 from rllib_safe.algorithms.safe_ppo.safe_ppo import SafePPO, SafePPOConfig
 from rllib_safe.algorithms.validation import check_choice, check_count, check_range
-from rllib_safe.core import SlackKind, SlackSchedule
+from rllib_safe.core import PAPER_CONFLICT_ANGLE, PAPER_REWARD_WEIGHT, SlackKind, SlackSchedule
 
-UpdateKind = Literal["trust_region", "first_order"]
+#: How the actor steps (not to be confused with ``UpdateMode``, which objective a step follows).
+ActorStep = Literal["trust_region", "first_order"]
 TrustRegionMetric = Literal["fisher", "euclidean"]
 
 #: How CRPO's and PCRPO's actor steps, in ``training()`` with the defaults (the PCRPO authors').
 ACTOR_STEP_DEFAULTS = {
-    "update": "trust_region",
+    "actor_step": "trust_region",
     "max_kl": 0.02,
     "cg_iterations": 10,
     "cg_damping": 0.1,
@@ -35,15 +36,15 @@ ACTOR_STEP_DEFAULTS = {
 
 #: PCRPO's own settings in ``training()`` with their defaults.
 PCRPO_TRAINING_DEFAULTS = {
-    "conflict_angle": 90.0,
+    "conflict_angle": PAPER_CONFLICT_ANGLE,  # 90 degrees
     # +-5 around the limit: a starting point where the paper publishes nothing (docs/algorithms.md section 2)
     # (the authors used +-9 on SafetyHopperVelocity-v1 with d=25); +-inf are allowed.
     "slack_upper": 5.0,
     "slack_lower": -5.0,
-    "reward_weight": 0.5,
+    "reward_weight": PAPER_REWARD_WEIGHT,  # 0.5
     "slack_schedule": "constant",
     "slack_anneal_iterations": None,
-    "start_safety": 0,
+    "warmup_iterations": 0,
     # The soft step that keeps the paper's promise (neither objective decreases to first
     # order) for the step actually taken, so the line search's test is the step's own.
     "trust_region_metric": "fisher",
@@ -56,8 +57,10 @@ class SwitchingConfig(SafePPOConfig):
     The learners take g_r and g_c on the same batch at the same parameters and step the
     actor either with one trust-region (natural-gradient) step per iteration (default, as
     the PCRPO authors and OmniSafe's CRPO) or with Adam on PPO-clip gradients
-    (``update="first_order"``). The critics always take Adam minibatch steps.
+    (``actor_step="first_order"``). The critics always take Adam minibatch steps.
     """
+
+    RENAMED_SETTINGS = {"update": "actor_step"}
 
     def __init__(self, algo_class=None):
         super().__init__(algo_class=algo_class)
@@ -66,25 +69,27 @@ class SwitchingConfig(SafePPOConfig):
     def training(
         self,
         *,
-        update: UpdateKind = NotProvided,
+        actor_step: ActorStep = NotProvided,
         max_kl: float = NotProvided,
         cg_iterations: int = NotProvided,
         cg_damping: float = NotProvided,
         line_search_decay: float = NotProvided,
         line_search_max_backtracks: int = NotProvided,
+        update: ActorStep = NotProvided,
         **kwargs,
     ) -> SwitchingConfig:
         """The safe-PPO settings plus the actor step's.
 
         Args:
-            update: "trust_region" (one natural-gradient step of the actor per iteration
-                on the whole batch) or "first_order" (Adam on the PPO-clip gradients,
-                every minibatch). Critics always take Adam minibatch steps.
+            actor_step: "trust_region" (one natural-gradient step of the actor per
+                iteration on the whole batch) or "first_order" (Adam on the PPO-clip
+                gradients, every minibatch). Critics always take Adam minibatch steps.
             max_kl: KL radius delta of the trust-region step.
             cg_iterations: conjugate-gradient iterations of the trust-region step.
             cg_damping: damping added to the Fisher-vector products.
             line_search_decay: step shrink factor of the backtracking line search.
             line_search_max_backtracks: tries of the backtracking line search.
+            update: the old name of ``actor_step`` (FutureWarning).
         """
         super().training(**kwargs)
         self._update_settings(locals(), ACTOR_STEP_DEFAULTS)
@@ -92,7 +97,7 @@ class SwitchingConfig(SafePPOConfig):
 
     def validate(self) -> None:
         super().validate()
-        check_choice("update", self.update, get_args(UpdateKind))
+        check_choice("actor_step", self.actor_step, get_args(ActorStep))
         check_range("max_kl", self.max_kl, 0.0, math.inf, low_open=True, high_open=True)
         check_count("cg_iterations", self.cg_iterations, 1)
         check_range("cg_damping", self.cg_damping, 0.0, math.inf, high_open=True)
@@ -107,10 +112,12 @@ class PCRPOConfig(SwitchingConfig):
         >>> config = (
         ...     PCRPOConfig()
         ...     .environment("SafetyHopperVelocity-v1")
-        ...     .training(cost_limit=25, slack_upper=9, slack_lower=-9, update="trust_region")
+        ...     .training(cost_limit=25, slack_upper=9, slack_lower=-9, actor_step="trust_region")
         ... )
         >>> algo = config.build_algo()
     """
+
+    RENAMED_SETTINGS = {"start_safety": "warmup_iterations"}
 
     def __init__(self, algo_class=None):
         super().__init__(algo_class=algo_class or PCRPO)
@@ -125,8 +132,9 @@ class PCRPOConfig(SwitchingConfig):
         reward_weight: float = NotProvided,
         slack_schedule: SlackKind = NotProvided,
         slack_anneal_iterations: int | None = NotProvided,
-        start_safety: int = NotProvided,
+        warmup_iterations: int = NotProvided,
         trust_region_metric: TrustRegionMetric = NotProvided,
+        start_safety: int = NotProvided,
         **kwargs,
     ) -> PCRPOConfig:
         """The safe-PPO and actor-step settings plus PCRPO's.
@@ -140,8 +148,8 @@ class PCRPOConfig(SwitchingConfig):
             slack_schedule: "constant", or "anneal": h_t = h (1 - t / T), exactly 0 from
                 iteration T on (an infinite slack stays infinite).
             slack_anneal_iterations: T of the annealing; required with "anneal".
-            start_safety: reward-only warm-up for this many first iterations.
-            trust_region_metric: the soft region's manipulation with ``update="trust_region"``.
+            warmup_iterations: reward-only steps for this many first iterations (warm-up).
+            trust_region_metric: the soft region's manipulation with ``actor_step="trust_region"``.
                 "fisher": angle and projections in the Fisher metric, on the natural
                 gradients F^-1 g_r and F^-1 g_c; the step then raises both surrogates to
                 first order and, with conflict_angle <= 90, the line search accepts a soft
@@ -149,7 +157,8 @@ class PCRPOConfig(SwitchingConfig):
                 g_r and g_c, then one natural step along F^-1 d, which can lower one
                 surrogate to first order; the line search accepts a soft step when
                 x_r L_r + x_c L_c does not decrease. The hard modes are the same in both;
-                ``update="first_order"`` always manipulates the PPO-clip gradients (Euclidean).
+                ``actor_step="first_order"`` always manipulates the PPO-clip gradients (Euclidean).
+            start_safety: the old name of ``warmup_iterations`` (FutureWarning).
         """
         super().training(**kwargs)
         self._update_settings(locals(), PCRPO_TRAINING_DEFAULTS)
@@ -164,7 +173,7 @@ class PCRPOConfig(SwitchingConfig):
         check_choice("slack_schedule", self.slack_schedule, get_args(SlackKind))
         if self.slack_schedule == "anneal" or self.slack_anneal_iterations is not None:
             check_count("slack_anneal_iterations", self.slack_anneal_iterations, 1)
-        check_count("start_safety", self.start_safety, 0)
+        check_count("warmup_iterations", self.warmup_iterations, 0)
         check_choice("trust_region_metric", self.trust_region_metric, get_args(TrustRegionMetric))
         self.slack_schedule_spec()  # the core's own checks, the learner's single source
 

@@ -4,7 +4,7 @@ Design (docs/algorithms.md, section 2). ``SwitchingTorchLearner`` is the machine
 with CRPO (``crpo_torch_learner.py``); the two differ only in ``region()``:
 
 * Losses. ``compute_loss_for_module`` is SafePPO's: PPO-clip on A_r plus the reward and cost
-  critic losses. With ``update="first_order"`` it also records the cost objective, PPO-clip
+  critic losses. With ``actor_step="first_order"`` it also records the cost objective, PPO-clip
   on -A_c, from the same forward pass, so g_r and g_c come from the same batch at the same
   parameters.
 * Gradients. ``compute_gradients`` takes every gradient with ``torch.autograd.grad`` and
@@ -62,6 +62,8 @@ from ray.rllib.evaluation.postprocessing import Postprocessing
 from rllib_safe.algorithms.safe_ppo.safe_ppo_torch_learner import SafePPOTorchLearner, masked_mean
 from rllib_safe.connectors.columns import COST_ADVANTAGES
 from rllib_safe.core import (
+    PAPER_CONFLICT_ANGLE,
+    PAPER_REWARD_WEIGHT,
     GradientManipulation,
     InverseMetric,
     Region,
@@ -131,12 +133,12 @@ def split_parameters(module) -> tuple[list[torch.nn.Parameter], list[torch.nn.Pa
 class SwitchingTorchLearner(SafePPOTorchLearner):
     """The actor machinery of CRPO and PCRPO (module docstring); subclasses set ``region()``.
 
-    The soft-region settings below are PCRPO's (set from its config in ``build``); CRPO's
-    ``region()`` never returns SOFT, so it keeps these values unused.
+    The soft-region settings below are PCRPO's, set from its config in ``build``. CRPO's
+    ``region()`` never returns SOFT: it keeps the core's paper values, which no step uses.
     """
 
-    conflict_angle: float = 90.0
-    reward_weight: float = 0.5
+    conflict_angle: float = PAPER_CONFLICT_ANGLE
+    reward_weight: float = PAPER_REWARD_WEIGHT
     fisher_manipulation: bool = False  #: manipulate natural gradients in the Fisher metric
     soft_acceptance: SoftAcceptance = "both"  #: what a soft-mode try must not decrease
 
@@ -147,7 +149,7 @@ class SwitchingTorchLearner(SafePPOTorchLearner):
 
     @property
     def trust_region(self) -> bool:
-        return self.config.update == "trust_region"
+        return self.config.actor_step == "trust_region"
 
     def region(self) -> Region:
         """The region of this iteration's actor updates."""
@@ -340,12 +342,12 @@ class PCRPOTorchLearner(SwitchingTorchLearner):
         self.soft_acceptance = "both" if both else "weighted"
         self.slack_schedule = config.slack_schedule_spec()
         self.slacks = self.slack_schedule.slacks(0)
-        self.reward_only = reward_only_warmup(0, config.start_safety)
+        self.reward_only = reward_only_warmup(0, config.warmup_iterations)
 
     def before_gradient_based_update(self, *, timesteps: dict[str, Any]) -> None:
         super().before_gradient_based_update(timesteps=timesteps)
         self.slacks = self.slack_schedule.slacks(self.training_iteration)
-        self.reward_only = reward_only_warmup(self.training_iteration, self.config.start_safety)
+        self.reward_only = reward_only_warmup(self.training_iteration, self.config.warmup_iterations)
 
     def _log_manipulation(self, module_id: str, result: GradientManipulation, finite: torch.Tensor) -> None:
         super()._log_manipulation(module_id, result, finite)

@@ -37,9 +37,9 @@ class PPOLagTorchLearner(SafePPOTorchLearner):
             batch[Postprocessing.ADVANTAGES], batch[COST_ADVANTAGES], self.lagrange.multiplier.detach()
         )
 
-    def extra_state(self) -> dict[str, Any]:
-        return {**super().extra_state(), "lagrange": self.lagrange.get_state()}
+    def safety_state(self) -> dict[str, Any]:
+        return {**super().safety_state(), "lagrange": self.lagrange.get_state()}
 
-    def set_extra_state(self, state: dict[str, Any]) -> None:
-        super().set_extra_state(state)
+    def set_safety_state(self, state: dict[str, Any]) -> None:
+        super().set_safety_state(state)
         self.lagrange.set_state(state["lagrange"])

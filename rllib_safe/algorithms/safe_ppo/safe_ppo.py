@@ -3,15 +3,21 @@
 ``SafePPOConfig`` adds the cost settings (limit, cost GAE, cost critic) and sets the
 safe-RL defaults of OmniSafe instead of RLlib's PPO defaults. ``SafePPO`` samples, measures
 J_c (the mean undiscounted episode cost over the last ``episode_cost_window`` episodes) on
-the EnvRunners and hands it to the learners with each update. Used as is, it is plain PPO
-that logs costs (the unconstrained baseline).
+the EnvRunners and hands it to the learners with each update. The unconstrained baseline
+(``--algo ppo``) is ``UnconstrainedPPO``, which adds nothing to this base.
+
+Renamed settings: each config class lists ``RENAMED_SETTINGS`` (old name -> new name). The
+old name stays a keyword of ``training()`` and an attribute of the config (both warn with a
+FutureWarning and act on the new name), so scripts, ``--set``, Tune param spaces and sweep
+specs that use it keep working; checkpoints that stored it restore onto the new name.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from typing import Any, get_args
+import warnings
+from typing import Any, ClassVar, get_args
 
 from ray.rllib.algorithms.algorithm_config import NotProvided
 from ray.rllib.algorithms.ppo import PPO, PPOConfig
@@ -73,6 +79,24 @@ def available_gpus() -> float:
     return float(torch.cuda.device_count())
 
 
+def renamed_setting(old: str, new: str) -> property:
+    """The config attribute ``old``, renamed ``new``: reads ``new``; setting it warns and sets ``new``."""
+
+    def get(self):
+        return getattr(self, new)
+
+    def set(self, value) -> None:
+        warnings.warn(
+            f"The setting `{old}` is now called `{new}`; `{old}` still works but will be removed. "
+            f"Use `{new}` (config.training({new}=...), --set {new}=..., or `{new}:` in a sweep spec).",
+            FutureWarning,
+            stacklevel=3,
+        )
+        setattr(self, new, value)
+
+    return property(get, set, doc=f"Deprecated name of ``{new}``.")
+
+
 class SafePPOConfig(PPOConfig):
     """PPO config with the cost settings every safe algorithm shares.
 
@@ -80,6 +104,32 @@ class SafePPOConfig(PPOConfig):
         >>> config = SafePPOConfig().environment("SafetyPointGoal1-v0").training(cost_limit=25)
         >>> algo = config.build_algo()
     """
+
+    #: Settings this class renamed: old name -> new name (module docstring); subclasses list their own.
+    RENAMED_SETTINGS: ClassVar[dict[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        for old, new in cls.__dict__.get("RENAMED_SETTINGS", {}).items():
+            setattr(cls, old, renamed_setting(old, new))
+
+    @classmethod
+    def renamed_settings(cls) -> dict[str, str]:
+        """Every renamed setting of this config class and its bases: old name -> new name."""
+        renamed = {}
+        for klass in reversed(cls.__mro__):
+            renamed |= klass.__dict__.get("RENAMED_SETTINGS", {})
+        return renamed
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]):
+        """RLlib's; a state (checkpoint) written before a rename sets the new name."""
+        config = super().from_state(state)
+        if isinstance(config, SafePPOConfig):
+            for old, new in config.renamed_settings().items():
+                if old in config.__dict__:  # shadowed by the property: move it onto the new name
+                    config.__dict__[new] = config.__dict__.pop(old)
+        return config
 
     def __init__(self, algo_class=None):
         super().__init__(algo_class=algo_class or SafePPO)
@@ -106,11 +156,18 @@ class SafePPOConfig(PPOConfig):
         """Sets ``values[name]`` for each of ``names`` (default: all), skipping NotProvided ones.
 
         Subclasses call it with their defaults in ``__init__`` and with ``locals()`` of their
-        ``training()`` (``names`` = their defaults' keys).
+        ``training()`` (``names`` = their defaults' keys). A renamed setting's old keyword in
+        ``values`` sets the new name, with a FutureWarning.
         """
         for name in values if names is None else names:
             if values[name] is not NotProvided:
                 setattr(self, name, values[name])
+        for old, new in self.renamed_settings().items():
+            if values.get(old, NotProvided) is NotProvided:
+                continue
+            if values.get(new, NotProvided) is not NotProvided:
+                raise ValueError(f"`{old}` is the old name of `{new}`: set only `{new}`.")
+            setattr(self, old, values[old])  # the property warns and sets `new`
 
     def environment(self, env=NotProvided, **kwargs) -> SafePPOConfig:
         """As RLlib's; safety-gymnasium and Safety-MuJoCo ids are registered with Tune first."""

@@ -219,20 +219,22 @@ class SafePPOTorchLearner(FastUpdateMixin, PPOTorchLearner):
             )
         return loss
 
-    def extra_state(self) -> dict[str, Any]:
-        """Learner state beyond weights and optimisers (checkpointed); extend in subclasses."""
+    def safety_state(self) -> dict[str, Any]:
+        """The algorithm's learner state beyond weights and optimisers (J_c, iteration; PPO-Lag's
+        lambda): checkpointed under ``SAFE_STATE``; extend in subclasses. (Not ``extra_state``,
+        which reads like ``torch.nn.Module``'s ``get_extra_state`` hook.)"""
         return {"episode_cost": self.episode_cost, "training_iteration": self.training_iteration}
 
-    def set_extra_state(self, state: dict[str, Any]) -> None:
+    def set_safety_state(self, state: dict[str, Any]) -> None:
         self.episode_cost = state["episode_cost"]
         self.training_iteration = state["training_iteration"]
 
     def get_state(self, components=None, *, not_components=None, **kwargs):
         state = super().get_state(components, not_components=not_components, **kwargs)
-        state[SAFE_STATE] = self.extra_state()
+        state[SAFE_STATE] = self.safety_state()
         return state
 
     def set_state(self, state) -> None:
         super().set_state(state)
         if SAFE_STATE in state:
-            self.set_extra_state(state[SAFE_STATE])
+            self.set_safety_state(state[SAFE_STATE])

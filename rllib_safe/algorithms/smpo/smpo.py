@@ -21,7 +21,7 @@ from rllib_safe.core.modulation import (
 SMPO_TRAINING_DEFAULTS = {
     "modulation_base": 3.0,
     "threshold_eta": 2.0,
-    "threshold_epochs": 50,
+    "threshold_anneal_iterations": 50,
     "use_dynamic_threshold": True,
     "qc_l2": 0.1,
     "qc_lr": 1e-3,
@@ -62,6 +62,8 @@ class SMPOConfig(SafePPOConfig):
         >>> SMPOConfig().environment("SafetyPointGoal1-v0").training(cost_limit=25, modulation_base=3.0)
     """
 
+    RENAMED_SETTINGS = {"threshold_epochs": "threshold_anneal_iterations"}
+
     def __init__(self, algo_class=None):
         super().__init__(algo_class=algo_class or SMPO)
         self.cost_gamma = 0.995  # the budget is an undiscounted episode sum: Q^c's gamma near 1
@@ -72,7 +74,7 @@ class SMPOConfig(SafePPOConfig):
         *,
         modulation_base: float = NotProvided,
         threshold_eta: float = NotProvided,
-        threshold_epochs: int = NotProvided,
+        threshold_anneal_iterations: int = NotProvided,
         use_dynamic_threshold: bool = NotProvided,
         qc_l2: float = NotProvided,
         qc_lr: float = NotProvided,
@@ -82,6 +84,7 @@ class SMPOConfig(SafePPOConfig):
         modulation_units: ModulationUnits = NotProvided,
         min_weight: float | None = NotProvided,
         expected_sarsa_samples: int = NotProvided,
+        threshold_epochs: int = NotProvided,
         **kwargs,
     ) -> SMPOConfig:
         """SafePPO's settings plus SMPO's.
@@ -89,7 +92,8 @@ class SMPOConfig(SafePPOConfig):
         Args:
             modulation_base: b of f(x) = (1 - b^(x - d')) / (1 - b^(-d')).
             threshold_eta: d' starts at eta * d ...
-            threshold_epochs: ... and falls linearly to d over this many iterations.
+            threshold_anneal_iterations: ... and falls linearly to d over this many training
+                iterations (the paper's e_max, which it counts in "epochs").
             use_dynamic_threshold: False fixes d' = d (ablation).
             qc_l2: lambda of the regulariser lambda * sum of squared Q^c weight matrices
                 (biases excluded), added to Q^c's MSE; 0 disables it (ablation).
@@ -108,6 +112,7 @@ class SMPOConfig(SafePPOConfig):
                 still stops at -1e6 so that every number stays finite).
             expected_sarsa_samples: Actions sampled from pi(.|s') for the expected SARSA
                 target with continuous actions (discrete actions use the exact expectation).
+            threshold_epochs: the old name of ``threshold_anneal_iterations`` (FutureWarning).
         """
         if RETIRED_NEGATIVE_REWARD_FLAG in kwargs:
             raise retired_flag_error(kwargs[RETIRED_NEGATIVE_REWARD_FLAG])
@@ -120,7 +125,7 @@ class SMPOConfig(SafePPOConfig):
         check_range("cost_limit", self.cost_limit, MIN_COST_LIMIT, math.inf, high_open=True)
         check_range("modulation_base", self.modulation_base, 1.0, math.inf, low_open=True, high_open=True)
         check_range("threshold_eta", self.threshold_eta, 1.0, math.inf, high_open=True)
-        check_range("threshold_epochs", self.threshold_epochs, 0, math.inf, high_open=True)
+        check_range("threshold_anneal_iterations", self.threshold_anneal_iterations, 0, math.inf, high_open=True)
         check_range("qc_l2", self.qc_l2, 0.0, math.inf, high_open=True)
         check_range("qc_lr", self.qc_lr, 0.0, math.inf, low_open=True, high_open=True)
         check_range("qc_target_tau", self.qc_target_tau, 0.0, 1.0, low_open=True)
@@ -142,7 +147,7 @@ class SMPOConfig(SafePPOConfig):
         if not self.use_dynamic_threshold:
             return float(self.cost_limit)
         return dynamic_threshold(
-            iteration, self.cost_limit, eta=self.threshold_eta, max_epochs=self.threshold_epochs
+            iteration, self.cost_limit, eta=self.threshold_eta, anneal_iterations=self.threshold_anneal_iterations
         )
 
     def get_default_learner_class(self):

@@ -1,0 +1,3 @@
+from rllib_safe.algorithms.unconstrained_ppo.unconstrained_ppo import UnconstrainedPPO, UnconstrainedPPOConfig
+
+__all__ = ["UnconstrainedPPO", "UnconstrainedPPOConfig"]
