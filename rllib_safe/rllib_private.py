@@ -7,7 +7,7 @@ are overrides rather than calls, so they live in their classes and are listed he
 * ``SafePPO.training_step`` (algorithms/safe_ppo/safe_ppo.py) is PPO's new-stack
   ``training_step`` with J_c and the iteration handed to the learners; compare it with
   ``ray.rllib.algorithms.ppo.PPO.training_step`` on every upgrade.
-* ``PCRPOTorchLearner._make_batch_if_necessary`` (algorithms/pcrpo/pcrpo_torch_learner.py)
+* ``SwitchingTorchLearner._make_batch_if_necessary`` (algorithms/pcrpo/pcrpo_torch_learner.py)
   keeps the whole train batch of an update for the trust-region actor step; RLlib has no
   public hook for the batch its learner connector builds.
 

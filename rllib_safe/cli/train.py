@@ -19,7 +19,8 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("--algo", help="ppo, ppo-lag, crpo, pcrpo, smpo (default ppo)")
     parser.add_argument("--env", help="env id (default SafetyPointGoal1-v0)")
-    parser.add_argument("--cost-limit", type=float, help="episode cost budget d (default 25)")
+    parser.add_argument("--cost-limit", type=float,
+                        help="episode cost budget d (default: the algorithm config's, docs/algorithms.md)")
     parser.add_argument("--timesteps", type=int, help="total env steps (default 200000)")
     parser.add_argument("--seed", type=int, help="random seed (default 0)")
     parser.add_argument("--run-dir", help="run directory (default runs/<algo>-<env>-seed<seed>-<time>)")
@@ -53,7 +54,8 @@ def add_parser(subparsers) -> None:
     pcrpo.add_argument("--slack-lower", type=float)
     pcrpo.add_argument("--conflict-angle", type=float, help="degrees")
     pcrpo.add_argument("--reward-weight", type=float)
-    pcrpo.add_argument("--update", help="PCRPO and CRPO: trust_region (default) or first_order")
+    pcrpo.add_argument("--actor-step", "--update", dest="actor_step",
+                       help="PCRPO and CRPO: trust_region or first_order (default: the config's, trust_region)")
     parser.add_argument_group("SMPO").add_argument("--modulation-base", type=float)
     parser.set_defaults(func=run)
 

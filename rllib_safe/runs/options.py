@@ -20,7 +20,7 @@ ALGORITHM_FLAGS: dict[str, tuple[str, ...]] = {
     "slack_lower": ("pcrpo",),
     "conflict_angle": ("pcrpo",),
     "reward_weight": ("pcrpo",),
-    "update": ("pcrpo", "crpo"),
+    "actor_step": ("pcrpo", "crpo"),
     "modulation_base": ("smpo",),
 }
 
@@ -69,7 +69,7 @@ class TrainOptions(BaseModel):
 
     algo: str = "ppo"
     env: str = "SafetyPointGoal1-v0"
-    cost_limit: float = Field(25.0, ge=0, allow_inf_nan=False)
+    cost_limit: float | None = Field(None, ge=0, allow_inf_nan=False)
     timesteps: int = Field(200_000, gt=0)
     seed: int = Field(0, ge=0)
     run_dir: Path | None = None
@@ -89,7 +89,7 @@ class TrainOptions(BaseModel):
     slack_lower: float | None = None
     conflict_angle: float | None = None
     reward_weight: float | None = None
-    update: Literal["trust_region", "first_order"] | None = None
+    actor_step: Literal["trust_region", "first_order"] | None = None
     modulation_base: float | None = None
     dashboard: bool = False
     verbose: bool = False
@@ -139,9 +139,11 @@ class TrainOptions(BaseModel):
 
         The preset is not included: ``build_config`` applies it first, so all of these override it.
         """
-        given = {name: getattr(self, name) for name in (*RESOURCE_FLAGS, *ALGORITHM_FLAGS)}
-        settings = {"cost_limit": self.cost_limit, "allow_gpu_fallback": self.allow_gpu_fallback}
-        return settings | {name: value for name, value in given.items() if value is not None} | self.overrides
+        given = {name: getattr(self, name) for name in ("cost_limit", *RESOURCE_FLAGS, *ALGORITHM_FLAGS)}
+        settings = {name: value for name, value in given.items() if value is not None}
+        if self.allow_gpu_fallback:
+            settings["allow_gpu_fallback"] = True
+        return settings | self.overrides
 
     def placement(self):
         """The cluster placement asked for (``--cluster-placement``), or None; learners not given

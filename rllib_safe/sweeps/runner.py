@@ -177,21 +177,23 @@ def _trial_statuses(tuner: tune.Tuner, algorithm: str) -> tuple[dict[str, str], 
 
 def _tuner(spec: SweepSpec, run_dir: Path, algorithm: str, callbacks, verbose: int, restart_errored: bool):
     """A Tuner for one algorithm: restored from ``run_dir/<algorithm>`` if it started before."""
-    from rllib_safe.algorithms import algorithm_class
+    from rllib_safe.algorithms import trainable_names
 
-    trainable = algorithm_class(algorithm).__name__
+    names = trainable_names(algorithm)
     space = param_space(spec, algorithm)  # also registers the env in this process
     experiment = run_dir / algorithm
     if tune.Tuner.can_restore(str(experiment)):
+        # Trial directories start with the Tune name the experiment was started under.
+        started_as = next((name for name in names if any(experiment.glob(f"{name}_*"))), names[0])
         return tune.Tuner.restore(
             str(experiment),
-            trainable=trainable,
+            trainable=started_as,
             resume_unfinished=True,
             resume_errored=not restart_errored,
             restart_errored=restart_errored,
         )
     return tune.Tuner(
-        trainable,
+        names[0],
         param_space=space,
         tune_config=tune.TuneConfig(max_concurrent_trials=spec.max_concurrent_trials),
         run_config=_run_config(spec, run_dir, algorithm, callbacks, verbose),

@@ -51,6 +51,7 @@ from ray.rllib.utils.metrics import ALL_MODULES
 
 from rllib_safe.core.minibatches import cyclic_row_order, epoch_boundaries, num_minibatches
 from rllib_safe.metrics import COMPILE_SECONDS, EPOCHS_RUN
+from rllib_safe.rllib_private import forward_train, learner_train_batch
 
 logger = logging.getLogger(__name__)
 
@@ -231,7 +232,7 @@ class FastUpdateMixin:
         forward pass calls their ``_forward_train`` directly: ``forward_train`` would walk all
         submodules to set the mode again (0.1 ms per step on a 2-core CPU).
         """
-        fwd_out = {module_id: self.module[module_id]._forward_train(batch) for module_id, batch in minibatch.items()}
+        fwd_out = {module_id: forward_train(self.module[module_id], batch) for module_id, batch in minibatch.items()}
         return self.compute_losses(fwd_out=fwd_out, batch=minibatch)
 
     def _no_ddp_sync(self):
@@ -273,7 +274,7 @@ class FastUpdateMixin:
         training_data.solve_refs()
         assert training_data.batches is None, "`training_data.batches` must be None!"
         self._weights_seq_no += 1
-        batch = self._make_batch_if_necessary(training_data=training_data)
+        batch = learner_train_batch(self, training_data)
         for module_id in list(batch.policy_batches):
             if not self.should_module_be_updated(module_id, batch):
                 del batch.policy_batches[module_id]

@@ -23,7 +23,6 @@ from ray.rllib.algorithms.algorithm_config import NotProvided
 from ray.rllib.algorithms.ppo import PPO, PPOConfig
 from ray.rllib.connectors.env_to_module import MeanStdFilter
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
-from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
 from ray.rllib.utils.metrics import (
     ALL_MODULES,
     ENV_RUNNER_RESULTS,
@@ -47,6 +46,7 @@ from rllib_safe.metrics import (
     EPISODES_IN_COST_WINDOW,
     EPISODES_OVER_LIMIT,
 )
+from rllib_safe.rllib_private import sample_episodes, wants_component
 
 logger = logging.getLogger(__name__)
 
@@ -340,7 +340,7 @@ class SafePPO(PPO):
 
     def get_state(self, components=None, *, not_components=None, **kwargs):
         state = super().get_state(components, not_components=not_components, **kwargs)
-        if self._check_component(EPISODE_COST_WINDOW_STATE, components, not_components):
+        if wants_component(self, EPISODE_COST_WINDOW_STATE, components, not_components):
             state[EPISODE_COST_WINDOW_STATE] = self.episode_costs.get_state()
         return state
 
@@ -352,13 +352,7 @@ class SafePPO(PPO):
     def training_step(self) -> None:
         # PPO's new-stack step, with J_c and the iteration passed to the learners.
         with self.metrics.log_time((TIMERS, ENV_RUNNER_SAMPLING_TIMER)):
-            episodes, env_runner_results = synchronous_parallel_sample(
-                worker_set=self.env_runner_group,
-                max_env_steps=self.config.total_train_batch_size,
-                sample_timeout_s=self.config.sample_timeout_s,
-                _uses_new_env_runners=True,
-                _return_metrics=True,
-            )
+            episodes, env_runner_results = sample_episodes(self)
             if not episodes:
                 return
             self.metrics.aggregate(env_runner_results, key=ENV_RUNNER_RESULTS)

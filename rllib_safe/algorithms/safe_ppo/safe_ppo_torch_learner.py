@@ -40,6 +40,7 @@ from rllib_safe.metrics import (
     EPISODE_COST_ESTIMATE,
     POLICY_KL,
 )
+from rllib_safe.rllib_private import learner_connector
 
 SAFE_STATE = "safe_learner_state"
 
@@ -66,17 +67,16 @@ class SafePPOTorchLearner(FastUpdateMixin, PPOTorchLearner):
         #: J_c as the driver measured it; None until the first episode has finished.
         self.episode_cost: float | None = None
         self.training_iteration = 0
-        if self._learner_connector is not None and self.config.add_default_connectors_to_learner_pipeline:
-            self._learner_connector.insert_after(
-                AddOneTsToEpisodesAndTruncate, AddCostColumnsToTrainBatch()
-            )
+        pipeline = learner_connector(self)
+        if pipeline is not None and self.config.add_default_connectors_to_learner_pipeline:
+            pipeline.insert_after(AddOneTsToEpisodesAndTruncate, AddCostColumnsToTrainBatch())
             # RLlib's GAE standardises over the phantom rows too (cost_gae.py): ours does not.
-            self._learner_connector.insert_before(
+            pipeline.insert_before(
                 "GeneralAdvantageEstimation",
                 RewardGeneralAdvantageEstimation(gamma=self.config.gamma, lambda_=self.config.lambda_),
             )
-            self._learner_connector.remove("GeneralAdvantageEstimation")
-            self._learner_connector.append(
+            pipeline.remove("GeneralAdvantageEstimation")
+            pipeline.append(
                 CostGeneralAdvantageEstimation(
                     gamma=self.config.cost_gamma,
                     lambda_=self.config.cost_lambda,

@@ -65,6 +65,7 @@ from rllib_safe.metrics import (
     RAW_REWARD_MEAN,
     REWARD_ADVANTAGE_STD,
 )
+from rllib_safe.rllib_private import learner_connector
 
 COST_Q_OPTIMIZER = "cost_q"
 
@@ -89,7 +90,7 @@ class SMPOTorchLearner(SafePPOTorchLearner):
             min_weight=self.config.min_weight,
             negative_rewards=self.config.negative_reward_modulation,
         )
-        pipeline = self._learner_connector
+        pipeline = learner_connector(self)
         if pipeline is not None and self.config.add_default_connectors_to_learner_pipeline:
             pipeline.insert_before(AddOneTsToEpisodesAndTruncate, RecordEpisodeEnds())
             pipeline.insert_after(
