@@ -147,16 +147,12 @@ def learner_batch(learner, n: int):
 
 
 def measure_learner(algo: str, minibatch_size: int, steps: int, repeats: int, **training) -> dict:
-    from rllib_safe.algorithms import default_config
     from rllib_safe.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
+    from rllib_safe.runs.config import build_config
 
-    space = gym.spaces.Box(-1.0, 1.0, (OBS_DIM,))
-    config = (
-        default_config(algo)
-        .environment(observation_space=space, action_space=gym.spaces.Box(-1.0, 1.0, (ACT_DIM,)))
-        .training(**training)
-        .debugging(seed=0)
-    )
+    spaces = {"observation_space": gym.spaces.Box(-1.0, 1.0, (OBS_DIM,)),
+              "action_space": gym.spaces.Box(-1.0, 1.0, (ACT_DIM,))}
+    config = build_config(algo, None, spaces | training, seed=0)
     learner = config.build_learner()
     batch = learner_batch(learner, minibatch_size * steps)
 
