@@ -12,16 +12,15 @@ import sys
 from pathlib import Path
 
 import ray
-from ray.tune.registry import register_env
 
 from rllib_safe.algorithms import PPOLagConfig
-from rllib_safe.envs.known_optimum import BudgetEnv
+from rllib_safe.envs import register_envs
 from rllib_safe.runs.config import ROLLOUT_RESOURCE, Placement, apply_placement
 
 
 def main(out_dir: Path, iterations: int) -> None:
     ray.init()  # the cluster this job was submitted to
-    register_env("BudgetEnv", lambda config: BudgetEnv(config))
+    register_envs()  # BudgetEnv among them
     config = (
         PPOLagConfig()
         .environment("BudgetEnv", env_config={"horizon": 20})
