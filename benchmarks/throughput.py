@@ -4,7 +4,9 @@ For each env, the raw random-action step rate (``benchmarks/env_speed.py``, rese
 measured in the same run; each training result reports env steps/s over the timed iterations
 (after one warm-up iteration), its ratio to the raw rate, and where each second goes
 (``result["timers"]``: sampling, learner update, weight sync, the rest), the SGD steps and epochs
-each update ran and the learner's milliseconds per SGD step. One JSON line per result.
+each update ran and the learner's milliseconds per SGD step, and the sampling rate per EnvRunner
+(steps per second of sampling time, divided by the EnvRunners; ``sampling_ratio_to_raw``). One
+JSON line per result.
 
     python benchmarks/throughput.py [--algos ppo ppo-lag] [--envs SafetyPointGoal1-v0]
         [--settings 0x1 1x4 2x4] [--iterations 2] [--omnisafe] [--learner-loops fast rllib] [--num-cpus 2]
@@ -30,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from env_speed import steps_per_second  # noqa: E402
 
-from rllib_safe.algorithms import ALGORITHMS, default_config  # noqa: E402
+from rllib_safe.algorithms import ALGORITHMS  # noqa: E402
 from rllib_safe.algorithms.presets import PRESETS  # noqa: E402
 from rllib_safe.envs import make_env  # noqa: E402
 from rllib_safe.metrics import (  # noqa: E402
@@ -46,6 +48,7 @@ from rllib_safe.metrics import (  # noqa: E402
     WEIGHT_SYNC_TIMER,
     lookup,
 )
+from rllib_safe.runs.config import build_config  # noqa: E402
 
 DEFAULT_ENVS = ["SafetyHopperVelocity-v1", "SafetyPointGoal1-v0"]
 DEFAULT_SETTINGS = ["0x1", "1x4", "2x4"]
@@ -108,13 +111,8 @@ def sgd_work(results: list[dict], config) -> dict:
 
 def measure(algo: str, env_id: str, runners: int, envs: int, iterations: int, training: dict) -> dict:
     """Env steps/s of ``iterations`` timed iterations after one warm-up iteration."""
-    config = (
-        default_config(algo)
-        .environment(env_id)
-        .env_runners(num_env_runners=runners, num_envs_per_env_runner=envs)
-        .training(**training)
-        .debugging(seed=0)
-    )
+    settings = {"num_env_runners": runners, "num_envs_per_env_runner": envs, **training}
+    config = build_config(algo, env_id, settings, seed=0)
     start = time.perf_counter()
     algorithm = config.build_algo()
     build_s = time.perf_counter() - start
@@ -139,6 +137,11 @@ def measure(algo: str, env_id: str, runners: int, envs: int, iterations: int, tr
         "timed_iterations": iterations,
         "build_s": round(build_s, 2),
         "train_steps_per_s": round(steps / seconds, 1),
+        # Sampling alone, per EnvRunner (the local one with 0 runners): env steps per second of
+        # sampling time, the rate each EnvRunner core reaches (issue 11 compares it with raw).
+        "sampling_steps_per_s_per_env_runner": round(
+            steps / iterations / max(breakdown["sampling"], 1e-9) / max(1, runners), 1
+        ),
         "seconds_per_iteration": breakdown,
         **work,
         "learner_ms_per_sgd_step": round(1000.0 * breakdown["learner_update"] / work["sgd_steps_per_iteration"], 3),
@@ -157,10 +160,15 @@ def main() -> None:
                         help="the learner's update loop(s): our fast path, RLlib's own loop")
     parser.add_argument("--raw-steps", type=int, default=3000, help="steps of the raw env measurement")
     parser.add_argument("--num-cpus", type=int, default=os.cpu_count(), help="CPUs given to Ray")
+    parser.add_argument("--torch-threads", type=int, default=1,
+                        help="torch threads of the driver (local EnvRunner, local learner) and of Ray's workers")
     args = parser.parse_args()
 
     import ray
+    import torch
 
+    torch.set_num_threads(args.torch_threads)
+    os.environ["OMP_NUM_THREADS"] = str(args.torch_threads)  # inherited by Ray's workers
     ray.init(num_cpus=args.num_cpus, include_dashboard=False, log_to_driver=False)
     presets = [("default", {})] + ([("omnisafe", OMNISAFE)] if args.omnisafe else [])
     runs = [
@@ -178,6 +186,7 @@ def main() -> None:
                     row = measure(algo, env_id, runners, envs, args.iterations, training)
                     row["raw_env_steps_per_s"] = round(raw, 1)
                     row["ratio_to_raw"] = round(row["train_steps_per_s"] / raw, 3)
+                    row["sampling_ratio_to_raw"] = round(row["sampling_steps_per_s_per_env_runner"] / raw, 3)
                     row["setting"] = setting
                     print(json.dumps(row), flush=True)
     finally:

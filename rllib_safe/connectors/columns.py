@@ -12,7 +12,8 @@ COST_ADVANTAGES = "cost_advantages"
 #: Lambda-return targets of the cost value head.
 COST_VALUE_TARGETS = "cost_value_targets"
 
-#: Info key holding the running episode cost, written by ``SafetyMetricsCallback``.
+#: Info key holding the running episode cost: written by ``CostContract`` (every env of
+#: ``rllib_safe.envs``), or by ``SafetyMetricsCallback`` for envs without it.
 CUMULATIVE_COST_INFO = "cumulative_cost"
 
 #: ``timesteps`` keys that carry the algorithm's state to the learners each iteration: J_c

@@ -16,8 +16,8 @@ class AddCostColumnsToTrainBatch(ConnectorV2):
     its real steps plus one phantom step (masked out of the loss). Infos are aligned with
     observations, so the cost of action t is ``infos[t + 1]["cost"]``; the phantom step
     gets cost 0. ``cost_so_far`` at t is the episode's cost before action t, read from the
-    ``cumulative_cost`` that ``SafetyMetricsCallback`` keeps in the infos, so it stays
-    correct for chunks that continue an episode.
+    ``cumulative_cost`` in the infos (kept by ``CostContract``, or by ``SafetyMetricsCallback``
+    for envs without it), so it stays correct for chunks that continue an episode.
     """
 
     def __call__(self, *, rl_module, batch: dict[str, Any], episodes, **kwargs) -> Any:

@@ -13,27 +13,42 @@ from rllib_safe.metrics import COST_RATE
 class SafetyMetricsCallback(RLlibCallback):
     """Tracks the undiscounted episode cost on the EnvRunners.
 
-    Each step's info dict gets ``cumulative_cost``: the cost accumulated in the episode up
+    Each step's info dict carries ``cumulative_cost``: the cost accumulated in the episode up
     to and including that step (0 in the reset info). The learner connectors read it to
     build the cost-so-far column, correctly across episode chunks, and the algorithm reads
     it from the last info of each finished episode to measure J_c on the driver
     (``SafePPO``): a window over episodes cannot be kept per EnvRunner. Finished episodes
     log their cost rate (cost / length).
+
+    Envs built by ``rllib_safe.envs`` (``CostContract`` outermost) write ``cumulative_cost``
+    themselves, so this callback does nothing per step. For any other env (one registered
+    with ``tune.register_env`` or passed as a class) the reset info has no ``cumulative_cost``:
+    the callback then keeps it per step, raising ``MissingCostError`` at a step without
+    ``info["cost"]``.
     """
 
+    def __init__(self) -> None:
+        super().__init__()
+        #: Ids of the ongoing episodes whose env keeps no ``cumulative_cost`` (tracked here).
+        self._tracked_episodes: set[str] = set()
+
     def on_episode_start(self, *, episode, **kwargs) -> None:
-        episode.get_infos(-1)[CUMULATIVE_COST_INFO] = 0.0
+        info = episode.get_infos(-1)
+        if CUMULATIVE_COST_INFO not in info:
+            info[CUMULATIVE_COST_INFO] = 0.0
+            self._tracked_episodes.add(episode.id_)
 
     def on_episode_step(self, *, episode, env_runner=None, **kwargs) -> None:
+        if episode.id_ not in self._tracked_episodes:
+            return  # CostContract keeps the cost (and checks it)
         info = episode.get_infos(-1)
         if "cost" not in info:
             raise MissingCostError(env_runner.env if env_runner is not None else "The env")
         previous = episode.get_infos(-2).get(CUMULATIVE_COST_INFO, 0.0)
         info[CUMULATIVE_COST_INFO] = previous + float(info["cost"])
 
-    def on_episode_end(
-        self, *, episode, env_runner, metrics_logger, prev_episode_chunks=None, **kwargs
-    ) -> None:
+    def on_episode_end(self, *, episode, env_runner, metrics_logger, prev_episode_chunks=None, **kwargs) -> None:
+        self._tracked_episodes.discard(episode.id_)
         episode_cost = float(episode.get_infos(-1)[CUMULATIVE_COST_INFO])
         length = len(episode) + sum(len(chunk) for chunk in prev_episode_chunks or ())
         # SafePPOConfig's setting (this callback is part of its cost pipeline): the J_c window.

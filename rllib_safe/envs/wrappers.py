@@ -3,7 +3,8 @@
 - :class:`CostWrapper` computes the cost with a function of the transition.
 - :class:`SixTupleToFiveTuple` adapts ``(obs, reward, cost, terminated, truncated, info)`` steps.
 - :class:`CostContract` (outermost in ``make_env``) enforces the contract, adapting 6-tuples it
-  sees and raising :class:`MissingCostError` when a step carries no cost.
+  sees and raising :class:`MissingCostError` when a step carries no cost; it also keeps the
+  running episode cost in ``info["cumulative_cost"]``, which the cost pipeline reads.
 """
 
 from __future__ import annotations
@@ -67,12 +68,28 @@ class CostWrapper(gym.Wrapper):
         return obs, reward, terminated, truncated, info
 
 
+#: Info key of the episode cost so far (``rllib_safe.connectors.columns.CUMULATIVE_COST_INFO``,
+#: repeated here so that building an env imports no Ray).
+CUMULATIVE_COST_INFO = "cumulative_cost"
+
+
 class CostContract(gym.Wrapper):
-    """Guarantees a float ``info["cost"] >= 0`` on every step and 0.0 on reset."""
+    """Guarantees a float ``info["cost"] >= 0`` on every step and 0.0 on reset.
+
+    ``info["cumulative_cost"]`` is the cost accumulated in the episode up to and including
+    the step (0.0 on reset): the cost pipeline's per-step bookkeeping, done here rather than
+    in an EnvRunner callback per step.
+    """
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        self._episode_cost = 0.0
 
     def reset(self, **kwargs: Any) -> tuple:
         obs, info = self.env.reset(**kwargs)
         info["cost"] = 0.0
+        self._episode_cost = 0.0
+        info[CUMULATIVE_COST_INFO] = 0.0
         return obs, info
 
     def step(self, action: Any) -> tuple:
@@ -83,4 +100,6 @@ class CostContract(gym.Wrapper):
         if not cost >= 0.0:
             raise ValueError(f"{self.env} returned cost {cost}; costs must be >= 0")
         info["cost"] = cost
+        self._episode_cost += cost
+        info[CUMULATIVE_COST_INFO] = self._episode_cost
         return obs, reward, terminated, truncated, info

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+import gymnasium as gym
 import torch
 from ray.rllib.algorithms.ppo.torch.default_ppo_torch_rl_module import DefaultPPOTorchRLModule
+from ray.rllib.core.columns import Columns
+from ray.rllib.core.distribution.torch.torch_distribution import TorchDiagGaussian
 from ray.rllib.core.models.base import ENCODER_OUT
+from ray.rllib.core.models.torch.encoder import TorchMLPEncoder
+from ray.rllib.core.models.torch.heads import TorchFreeLogStdMLPHead
+
+#: log(sqrt(2 pi)), the Gaussian log-density's constant (as torch's ``Normal.log_prob`` has it).
+_LOG_SQRT_2PI = math.log(math.sqrt(2 * math.pi))
+#: Layers whose output depends on ``train()``/``eval()``: a module holding one samples through RLlib's path.
+_MODE_DEPENDENT = (torch.nn.modules.dropout._DropoutNd, torch.nn.modules.batchnorm._BatchNorm)
 
 
 class SafePPOTorchRLModule(DefaultPPOTorchRLModule):
@@ -14,6 +25,15 @@ class SafePPOTorchRLModule(DefaultPPOTorchRLModule):
 
     The cost critic lives only on the learners (``get_non_inference_attributes``), so
     EnvRunners receive and run just the actor.
+
+    Exploration with a diagonal Gaussian policy samples in the module (``forward_exploration``):
+    one ``inference_mode`` pass returns the action, its log-probability and the distribution
+    inputs, so RLlib's ``GetActions`` connector piece has nothing left to do, and no
+    ``eval()``/``train()`` switch runs per step (the networks have no dropout or batch norm;
+    a module with such a layer keeps RLlib's path). The sample is RLlib's: the same draw from
+    the global torch generator as ``TorchDiagGaussian.sample`` (same seed, same actions). The
+    default actor (MLP encoder, free log-std head) runs its networks directly; any other
+    actor runs through RLlib's ``_forward``.
     """
 
     def setup(self) -> None:
@@ -25,6 +45,41 @@ class SafePPOTorchRLModule(DefaultPPOTorchRLModule):
 
     def get_non_inference_attributes(self) -> list[str]:
         return super().get_non_inference_attributes() + ["cost_encoder", "cost_vf"]
+
+    def samples_gaussian_in_module(self) -> bool:
+        """Whether ``forward_exploration`` samples itself (Box actions, RLlib's diagonal Gaussian,
+        no train/eval-dependent layer); computed once."""
+        fused = self.__dict__.get("_samples_gaussian_in_module")
+        if fused is None:
+            fused = (
+                isinstance(self.action_space, gym.spaces.Box)
+                and self.get_exploration_action_dist_cls() is TorchDiagGaussian
+                and not any(isinstance(layer, _MODE_DEPENDENT) for layer in self.modules())
+            )
+            self.__dict__["_samples_gaussian_in_module"] = fused
+        return fused
+
+    def forward_exploration(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
+        if not self.samples_gaussian_in_module():
+            return super().forward_exploration(batch, **kwargs)
+        with torch.inference_mode():
+            actor_encoder = getattr(self.encoder, "actor_encoder", None)
+            if type(actor_encoder) is TorchMLPEncoder and type(self.pi) is TorchFreeLogStdMLPHead:
+                # RLlib's _forward for this actor, without its per-call dict building
+                # (TorchMLPEncoder._forward, TorchFreeLogStdMLPHead._forward).
+                mean = self.pi.net(actor_encoder.net(batch[Columns.OBS]))
+                log_std = self.pi.log_std
+                if self.pi.clip_log_std:
+                    log_std = torch.clamp(log_std, -self.pi.log_std_clip_param_const, self.pi.log_std_clip_param_const)
+                log_std = log_std.expand_as(mean)
+                output = {Columns.ACTION_DIST_INPUTS: torch.cat([mean, log_std], dim=-1)}
+            else:
+                output = self._forward(batch, **kwargs)
+                mean, log_std = output[Columns.ACTION_DIST_INPUTS].chunk(2, dim=-1)
+            noise = torch.randn_like(mean)  # TorchDiagGaussian.sample's draw: torch.normal(mean, std)
+            output[Columns.ACTIONS] = mean + log_std.exp() * noise
+            output[Columns.ACTION_LOGP] = (-0.5 * noise * noise - log_std - _LOG_SQRT_2PI).sum(-1)
+        return output
 
     def compute_cost_values(self, batch: dict[str, Any]) -> torch.Tensor:
         """V^c(s_t) for every row of the batch."""

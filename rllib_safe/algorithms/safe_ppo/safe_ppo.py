@@ -21,7 +21,6 @@ from typing import Any, ClassVar, get_args
 
 from ray.rllib.algorithms.algorithm_config import NotProvided
 from ray.rllib.algorithms.ppo import PPO, PPOConfig
-from ray.rllib.connectors.env_to_module import MeanStdFilter
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 from ray.rllib.utils.metrics import (
     ALL_MODULES,
@@ -39,6 +38,7 @@ from rllib_safe.algorithms.validation import check_choice, check_count, check_ra
 from rllib_safe.connectors.columns import CUMULATIVE_COST_INFO, TIMESTEP_EPISODE_COST, TIMESTEP_ITERATION
 from rllib_safe.connectors.cost_gae import AdvantageNormalization
 from rllib_safe.connectors.safety_metrics_callback import SafetyMetricsCallback
+from rllib_safe.connectors.sampling import MeanStdFilter, batched_action_normalization, timed_as_one
 from rllib_safe.core.episode_cost import EpisodeCostWindow
 from rllib_safe.metrics import (
     EPISODE_COST_ITERATION_MEAN,
@@ -297,8 +297,14 @@ class SafePPOConfig(PPOConfig):
     def build_env_to_module_connector(self, env=None, spaces=None, device=None):
         pipeline = super().build_env_to_module_connector(env=env, spaces=spaces, device=device)
         if self.normalize_observations:
-            pipeline.prepend(MeanStdFilter(multi_agent=self.is_multi_agent))
-        return pipeline
+            pipeline.prepend(MeanStdFilter(multi_agent=self.is_multi_agent))  # batched (connectors/sampling.py)
+        return timed_as_one(pipeline)
+
+    def build_module_to_env_connector(self, env=None, spaces=None):
+        # RLlib's pipeline, its action normalisation batched and pieces not timed one by one
+        # (connectors/sampling.py): the per-step costs of sampling.
+        pipeline = super().build_module_to_env_connector(env=env, spaces=spaces)
+        return timed_as_one(batched_action_normalization(pipeline))
 
 
 class SafePPO(PPO):
