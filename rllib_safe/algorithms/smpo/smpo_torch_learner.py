@@ -50,6 +50,7 @@ from rllib_safe.connectors.transition_columns import (
     REALISED_COST_TO_GO_MASK,
 )
 from rllib_safe.core.modulation import WEIGHT_FLOOR
+from rllib_safe.core.optim import adam
 from rllib_safe.metrics import (
     CRITIC_GRADIENT_ADVANTAGE_ABS_MEAN,
     MODULATION_THRESHOLD,
@@ -108,12 +109,12 @@ class SMPOTorchLearner(SafePPOTorchLearner):
         excluded = {id(p) for p in cost_q} | {id(p) for p in module.target_cost_q.parameters()}
         rest = [p for p in self.get_parameters(self._module[module_id]) if id(p) not in excluded]
         self.register_optimizer(
-            module_id=module_id, optimizer=torch.optim.Adam(rest), params=rest, lr_or_lr_schedule=config.lr
+            module_id=module_id, optimizer=adam(rest), params=rest, lr_or_lr_schedule=config.lr
         )
         self.register_optimizer(
             module_id=module_id,
             optimizer_name=COST_Q_OPTIMIZER,
-            optimizer=torch.optim.Adam(cost_q),
+            optimizer=adam(cost_q),
             params=cost_q,
             lr_or_lr_schedule=config.qc_lr,
         )
