@@ -114,9 +114,14 @@ def flatten_result(result: dict, prefix: str = "") -> dict[str, float | int | bo
 
 
 def read_results(run_dir: Path) -> list[dict]:
-    """The iterations of ``results.jsonl`` in order, each once (the last line written for it);
-    a line cut short by a crash is skipped."""
-    path = Path(run_dir) / RESULTS_FILE
+    """The iterations of the run directory's ``results.jsonl`` (:func:`read_iterations`)."""
+    return read_iterations(Path(run_dir) / RESULTS_FILE)
+
+
+def read_iterations(path: Path) -> list[dict]:
+    """The iterations of a JSON-lines result file (ours or Tune's ``result.json``) in order, each
+    once (the last line written for it); a line cut short by a crash is skipped."""
+    path = Path(path)
     by_iteration: dict[int, dict] = {}
     if path.exists():
         for line in path.read_text(encoding="utf-8").splitlines():

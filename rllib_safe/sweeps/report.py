@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from rllib_safe.metrics import COST_KEY, MODE_METRICS, RETURN_KEY, STEPS_KEY, lookup, module_key
+from rllib_safe.runs.run_dir import read_iterations
 from rllib_safe.sweeps.spec import SPEC_FILE_NAME, SpecError, SweepSpec, load_spec
 
 
@@ -50,22 +51,12 @@ class TrialResults:
         return float(values.mean()) if values.size else math.nan
 
 
-def _read_results(path: Path) -> list[dict]:
-    by_iteration: dict[int, dict] = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            if line.strip():
-                result = json.loads(line)
-                by_iteration[result["training_iteration"]] = result
-    return [by_iteration[i] for i in sorted(by_iteration)]
-
-
 def load_trials(run_dir: Path, algorithms: list[str]) -> list[TrialResults]:
     """Every trial directory (one with a ``params.json``) of each algorithm's Tune experiment."""
     trials = []
     for params in [path for name in algorithms for path in sorted((run_dir / name).glob("*/params.json"))]:
         trial_dir = params.parent
-        results = _read_results(trial_dir / "result.json")
+        results = read_iterations(trial_dir / "result.json")
         if results and results[-1].get("done"):  # error.txt stays after a failure Tune retried
             status = "finished"
         elif (trial_dir / "error.txt").exists():
