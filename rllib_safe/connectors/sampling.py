@@ -9,8 +9,16 @@ replacements keep RLlib's results and state, batched over the k envs:
 - :class:`MeanStdFilter`: RLlib's ``MeanStdFilter`` (same class name, hence the same state key
   in checkpoints and in the EnvRunners' state merging) with one Welford update and one
   normalisation over the stacked observations of a single-agent Box observation space.
+- :class:`StackedObservations`: RLlib's default env-to-module pieces for a stateless
+  single-agent module (add observations, time rank, states, batch, to tensor) as one stack of
+  the k last observations into one tensor.
+- :class:`ActionsForVectorEnv`: RLlib's default module-to-env pieces after ``GetActions``
+  (to numpy, unbatch, time rank, normalise and clip, listify) for the same module: every column
+  stays one array with a row per env, which is what the EnvRunner indexes per env and what the
+  vector env steps on.
 - :class:`BatchedNormalizeAndClipActions`: RLlib's ``NormalizeAndClipActions`` for a Box action
-  space, on the (k, act_dim) action array before it is split per env.
+  space, on the (k, act_dim) action array before it is split per env (pipelines saved before
+  :class:`ActionsForVectorEnv` existed hold it).
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import torch
 from ray.rllib.connectors.connector_pipeline_v2 import ConnectorPipelineV2
 from ray.rllib.connectors.connector_v2 import ConnectorV2
 from ray.rllib.connectors.env_to_module import EnvToModulePipeline
@@ -27,6 +36,7 @@ from ray.rllib.connectors.module_to_env import ModuleToEnvPipeline
 from ray.rllib.core.columns import Columns
 from ray.rllib.utils.filter import RunningStat
 from ray.rllib.utils.metrics import CONNECTOR_PIPELINE_TIMER
+from ray.rllib.utils.numpy import convert_to_numpy
 
 #: RLlib's filter adds it to the std before dividing (``ray.rllib.utils.filter``).
 _SMALL_NUMBER = 1e-8
@@ -160,13 +170,37 @@ class MeanStdFilter(RLlibMeanStdFilter):
         return batch
 
 
+class StackedObservations(ConnectorV2):
+    """RLlib's default env-to-module pieces for a stateless single-agent module, in one call.
+
+    ``AddObservationsFromEpisodesToBatch``, ``AddTimeDimToBatchAndZeroPad``,
+    ``AddStatesFromEpisodesToBatch``, ``BatchIndividualItems`` and ``NumpyToTensor`` give such a
+    module one tensor of the episodes' last observations, row i from episode i, float64 made
+    float32; this stacks them directly. A batch that already has observations is left alone
+    (as RLlib's piece does).
+    """
+
+    def __init__(self, input_observation_space=None, input_action_space=None, *, device=None, **kwargs):
+        super().__init__(input_observation_space, input_action_space, **kwargs)
+        self.device = torch.device(device) if device is not None else torch.device("cpu")
+
+    def __call__(self, *, rl_module, batch, episodes, **kwargs) -> Any:
+        if Columns.OBS in batch:
+            return batch
+        _check_stateless(rl_module, self)
+        observations = torch.from_numpy(np.stack([episode.get_observations(-1) for episode in episodes]))
+        if observations.is_floating_point() and observations.dtype != torch.float16:
+            observations = observations.float()
+        batch[Columns.OBS] = observations.to(self.device)
+        return batch
+
+
 class BatchedNormalizeAndClipActions(ConnectorV2):
     """``NormalizeAndClipActions`` for a Box action space on the batched actions.
 
-    Sits right after ``TensorToNumpy`` (before the batch is split per env) and writes
-    ``ACTIONS_FOR_ENV`` as RLlib's piece does: unsquashed from [-1, 1] to the space's bounds and
-    clipped (``normalize_actions``; bounded float Boxes; integer Boxes are shifted by ``low``),
-    or clipped to the bounds (``clip_actions``).
+    Writes ``ACTIONS_FOR_ENV`` as RLlib's piece does: unsquashed from [-1, 1] to the space's
+    bounds and clipped (``normalize_actions``; bounded float Boxes; integer Boxes are shifted by
+    ``low``), or clipped to the bounds (``clip_actions``).
     """
 
     def __init__(
@@ -183,9 +217,13 @@ class BatchedNormalizeAndClipActions(ConnectorV2):
         self.clip_actions = clip_actions
 
     def __call__(self, *, rl_module, batch, episodes, explore=None, shared_data=None, **kwargs) -> Any:
-        if not (self.normalize_actions or self.clip_actions) or Columns.ACTIONS not in batch:
-            return batch
         space = self.action_space
+        if (
+            not (self.normalize_actions or self.clip_actions)
+            or Columns.ACTIONS not in batch
+            or not isinstance(space, gym.spaces.Box)
+        ):
+            return batch
         actions = np.asarray(batch[Columns.ACTIONS])
         if self.normalize_actions:
             if np.all(space.bounded_below) and np.all(space.bounded_above):
@@ -205,39 +243,120 @@ class BatchedNormalizeAndClipActions(ConnectorV2):
         return batch
 
 
-def batched_action_normalization(pipeline: ConnectorPipelineV2) -> ConnectorPipelineV2:
-    """RLlib's default module-to-env pipeline with ``NormalizeAndClipActions`` replaced by
-    :class:`BatchedNormalizeAndClipActions` right after ``TensorToNumpy``.
+class ActionsForVectorEnv(BatchedNormalizeAndClipActions):
+    """RLlib's default module-to-env pieces after ``GetActions`` for a stateless single-agent
+    module, in one call.
 
-    Only for a Box action space and the default single-agent pieces with no custom piece before
-    the normalisation (``RemoveSingleTsTimeRankFromBatch`` right before it); otherwise the
-    pipeline is returned unchanged.
+    ``TensorToNumpy`` (float64 made float32, int64 int32, 0-d tensors Python numbers),
+    ``UnBatchToIndividualItems``, ``RemoveSingleTsTimeRankFromBatch``,
+    ``NormalizeAndClipActions`` and ``ListifyDataForVectorEnv`` end with the actions, batched,
+    for the vector env and every other column split into per-env items, which the EnvRunner
+    then reads as ``column[i]`` for env i. Here every column stays one array with a row per env
+    (``column[i]`` is the same item) and the actions for the env are normalised and clipped as
+    one array (a Box action space; other spaces step on the actions themselves).
     """
+
+    def __init__(
+        self, input_observation_space=None, input_action_space=None, *, normalize_actions, clip_actions, **kwargs
+    ):
+        # Defined here, not only inherited: ConnectorV2 records the constructor arguments a
+        # checkpoint restores the piece with from the __init__ of the piece's own class.
+        super().__init__(
+            input_observation_space,
+            input_action_space,
+            normalize_actions=normalize_actions,
+            clip_actions=clip_actions,
+            **kwargs,
+        )
+
+    def __call__(self, *, rl_module, batch, episodes, **kwargs) -> Any:
+        _check_stateless(rl_module, self)
+        batch = {column: _to_numpy(value) for column, value in batch.items()}
+        return super().__call__(rl_module=rl_module, batch=batch, episodes=episodes, **kwargs)
+
+
+def _to_numpy(value: Any) -> Any:
+    """RLlib's ``convert_to_numpy`` for one column (a tensor, else any structure)."""
+    if not isinstance(value, torch.Tensor):
+        return convert_to_numpy(value)
+    if value.dim() == 0:
+        return value.item()
+    array = value.detach().cpu().numpy()
+    if np.issubdtype(array.dtype, np.floating):
+        return array.astype(np.float32, copy=False)
+    if np.issubdtype(array.dtype, int):
+        return array.astype(np.int32, copy=False)
+    return array
+
+
+def _check_stateless(rl_module, piece: ConnectorV2) -> None:
+    if rl_module is not None and rl_module.is_stateful():
+        raise ValueError(
+            f"{type(piece).__name__} batches one step of a stateless module; {type(rl_module).__name__} is "
+            "stateful: build the pipelines without rllib_safe.connectors.sampling.fused_default_pieces."
+        )
+
+
+def fused_default_pieces(pipeline: ConnectorPipelineV2, *, multi_agent: bool, device=None) -> ConnectorPipelineV2:
+    """RLlib's default single-agent EnvRunner pipeline with its default pieces fused.
+
+    Env-to-module: the default pieces after any prepended ones (the observation filter) become
+    :class:`StackedObservations`. Module-to-env: the pieces after ``GetActions`` become
+    :class:`ActionsForVectorEnv`. Only where the pipeline holds exactly RLlib's default
+    sequence (no custom piece in between), for one agent with Box observations; any other
+    pipeline is returned unchanged. The fused pieces refuse a stateful module.
+    """
+    from ray.rllib.connectors.common import (
+        AddObservationsFromEpisodesToBatch,
+        AddStatesFromEpisodesToBatch,
+        AddTimeDimToBatchAndZeroPad,
+        BatchIndividualItems,
+        NumpyToTensor,
+    )
     from ray.rllib.connectors.module_to_env import (
+        GetActions,
+        ListifyDataForVectorEnv,
         NormalizeAndClipActions,
         RemoveSingleTsTimeRankFromBatch,
         TensorToNumpy,
         UnBatchToIndividualItems,
     )
 
+    if multi_agent:
+        return pipeline
     pieces = [type(piece) for piece in pipeline.connectors]
-    if NormalizeAndClipActions not in pieces or TensorToNumpy not in pieces:
+    if isinstance(pipeline, EnvToModulePipeline):
+        default = [
+            AddObservationsFromEpisodesToBatch,
+            AddTimeDimToBatchAndZeroPad,
+            AddStatesFromEpisodesToBatch,
+            BatchIndividualItems,
+            NumpyToTensor,
+        ]
+        if pieces[-len(default) :] != default or not isinstance(pipeline.observation_space, gym.spaces.Box):
+            return pipeline
+        kept = pipeline.connectors[: -len(default)]
+        fused = StackedObservations(device=device)
+    elif isinstance(pipeline, ModuleToEnvPipeline):
+        default = [
+            GetActions,
+            TensorToNumpy,
+            UnBatchToIndividualItems,
+            RemoveSingleTsTimeRankFromBatch,
+            NormalizeAndClipActions,
+            ListifyDataForVectorEnv,
+        ]
+        if pieces != default:
+            return pipeline
+        rllib_normalisation = pipeline.connectors[pieces.index(NormalizeAndClipActions)]
+        kept = pipeline.connectors[:1]
+        fused = ActionsForVectorEnv(
+            normalize_actions=rllib_normalisation.normalize_actions, clip_actions=rllib_normalisation.clip_actions
+        )
+    else:
         return pipeline
-    index = pieces.index(NormalizeAndClipActions)
-    rllib_piece = pipeline.connectors[index]
-    tensor_to_numpy = pieces.index(TensorToNumpy)
-    if (
-        index == 0
-        or pieces[index - 1] is not RemoveSingleTsTimeRankFromBatch
-        or pieces[tensor_to_numpy + 1 : index - 1] != [UnBatchToIndividualItems]
-        or not isinstance(rllib_piece.action_space, gym.spaces.Box)
-    ):
-        return pipeline
-    pipeline.remove(NormalizeAndClipActions)
-    pipeline.insert_after(
-        TensorToNumpy,
-        BatchedNormalizeAndClipActions(
-            normalize_actions=rllib_piece.normalize_actions, clip_actions=rllib_piece.clip_actions
-        ),
+    return type(pipeline)(
+        input_observation_space=pipeline.input_observation_space,
+        input_action_space=pipeline.input_action_space,
+        connectors=[*kept, fused],
     )
-    return pipeline

@@ -6,8 +6,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from ray.rllib.connectors.connector_pipeline_v2 import ConnectorPipelineV2
+from ray.rllib.connectors.connector_v2 import ConnectorV2
 from ray.rllib.connectors.env_to_module import MeanStdFilter as RLlibMeanStdFilter
-from ray.rllib.connectors.module_to_env import NormalizeAndClipActions
+from ray.rllib.connectors.module_to_env import GetActions, NormalizeAndClipActions, TensorToNumpy
 from ray.rllib.core.columns import Columns
 from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
 from ray.rllib.env.single_agent_episode import SingleAgentEpisode
@@ -18,11 +19,14 @@ from ray.tune.registry import register_env
 from rllib_safe.algorithms import default_config
 from rllib_safe.connectors.columns import CUMULATIVE_COST_INFO
 from rllib_safe.connectors.sampling import (
+    ActionsForVectorEnv,
     BatchedNormalizeAndClipActions,
     MeanStdFilter,
+    StackedObservations,
     TimedEnvToModulePipeline,
     TimedModuleToEnvPipeline,
     _push_batch,
+    fused_default_pieces,
 )
 from rllib_safe.envs import CostContract, MissingCostError
 from rllib_safe.envs.known_optimum import BudgetEnv
@@ -165,11 +169,12 @@ register_env("RawBudgetEnv", lambda config: BudgetEnv(config))
 register_env("NoCostEnv", lambda config: NoCostEnv(config))
 
 
-def runner(env_id, num_envs=4):
+def runner(env_id, num_envs=4, **training):
     config = (
         default_config("ppo-lag")
         .environment(env_id)
         .env_runners(num_env_runners=0, num_envs_per_env_runner=num_envs)
+        .training(**training)
         .debugging(seed=0)
     )
     return SingleAgentEnvRunner(config=config)
@@ -179,9 +184,8 @@ def test_env_runner_pipelines_are_timed_as_a_whole_and_batched():
     env_runner = runner("ContractBudgetEnv")
     assert type(env_runner._env_to_module) is TimedEnvToModulePipeline
     assert type(env_runner._module_to_env) is TimedModuleToEnvPipeline
-    pieces = [type(piece) for piece in env_runner._module_to_env.connectors]
-    assert BatchedNormalizeAndClipActions in pieces and NormalizeAndClipActions not in pieces
-    assert type(env_runner._env_to_module.connectors[0]) is MeanStdFilter
+    assert [type(piece) for piece in env_runner._env_to_module.connectors] == [MeanStdFilter, StackedObservations]
+    assert [type(piece) for piece in env_runner._module_to_env.connectors] == [GetActions, ActionsForVectorEnv]
     episodes = env_runner.sample(num_timesteps=200)
     metrics = env_runner.get_metrics()
     for pipeline in ("env_to_module_connector", "module_to_env_connector"):
@@ -204,6 +208,10 @@ def test_pipelines_restore_from_a_checkpoint(tmp_path):
     restored = ConnectorPipelineV2.from_checkpoint(str(tmp_path / "e2m"))
     assert type(restored) is TimedEnvToModulePipeline and type(restored.connectors[0]) is MeanStdFilter
     assert restored.get_state() == env_runner._env_to_module.get_state()
+    env_runner._module_to_env.save_to_path(tmp_path / "m2e", state=env_runner._module_to_env.get_state())
+    restored = ConnectorPipelineV2.from_checkpoint(str(tmp_path / "m2e")).connectors[-1]
+    assert type(restored) is ActionsForVectorEnv
+    assert (restored.normalize_actions, restored.clip_actions) == (True, False)
 
 
 @pytest.mark.parametrize("env_id", ["ContractBudgetEnv", "RawBudgetEnv"])
@@ -240,3 +248,80 @@ def test_cost_contract_uses_the_pipelines_info_key():
     from rllib_safe.envs import wrappers
 
     assert wrappers.CUMULATIVE_COST_INFO == CUMULATIVE_COST_INFO
+
+
+@pytest.mark.parametrize("normalize_observations", [True, False])
+def test_fused_pipelines_sample_what_rllibs_default_pieces_sample(monkeypatch, normalize_observations):
+    """Same seed, same episodes: observations, actions, their log-probabilities and
+    distribution inputs, rewards, step for step, with RLlib's default pieces or the fused ones."""
+    import torch
+
+    from rllib_safe.algorithms.safe_ppo import safe_ppo
+
+    def sample(env_runner):
+        torch.manual_seed(0)
+        return env_runner.sample(num_timesteps=120) + env_runner.sample(num_timesteps=120)
+
+    fused = sample(runner("ContractBudgetEnv", normalize_observations=normalize_observations))
+    monkeypatch.setattr(safe_ppo, "fused_default_pieces", lambda pipeline, **_: pipeline)
+    rllib_runner = runner("ContractBudgetEnv", normalize_observations=normalize_observations)
+    assert NormalizeAndClipActions in [type(piece) for piece in rllib_runner._module_to_env.connectors]
+    rllib = sample(rllib_runner)
+    assert [len(e) for e in fused] == [len(e) for e in rllib]
+    for ours, theirs in zip(fused, rllib):
+        np.testing.assert_array_equal(ours.get_observations(), theirs.get_observations())
+        np.testing.assert_array_equal(ours.get_actions(), theirs.get_actions())
+        np.testing.assert_array_equal(ours.get_rewards(), theirs.get_rewards())
+        for column in (Columns.ACTION_LOGP, Columns.ACTION_DIST_INPUTS):
+            np.testing.assert_array_equal(
+                ours.get_extra_model_outputs(column), theirs.get_extra_model_outputs(column), err_msg=column
+            )
+            assert ours.get_extra_model_outputs(column).dtype == theirs.get_extra_model_outputs(column).dtype
+
+
+def test_fused_actions_convert_like_rllibs_tensor_to_numpy():
+    import torch
+
+    batch = {
+        Columns.ACTIONS: torch.tensor([[0.5], [-3.0]], dtype=torch.float64),
+        "counts": torch.tensor([1, 2], dtype=torch.int64),
+        "scalar": torch.tensor(1.5),
+    }
+    space = gym.spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
+    ours = ActionsForVectorEnv(input_action_space=space, normalize_actions=False, clip_actions=True)(
+        rl_module=None, batch=dict(batch), episodes=[]
+    )
+    theirs = TensorToNumpy()(rl_module=None, batch=dict(batch), episodes=[])
+    for column, value in theirs.items():
+        assert type(ours[column]) is type(value)
+        if isinstance(value, np.ndarray):
+            assert ours[column].dtype == value.dtype, column
+        np.testing.assert_array_equal(ours[column], value)
+    np.testing.assert_array_equal(ours[Columns.ACTIONS_FOR_ENV], [[0.5], [-1.0]])
+
+
+def test_fused_pieces_refuse_a_stateful_module():
+    class Stateful:
+        def is_stateful(self):
+            return True
+
+    episodes = episodes_at(np.zeros((2, 3)))
+    for piece in (StackedObservations(), ActionsForVectorEnv(normalize_actions=False, clip_actions=False)):
+        with pytest.raises(ValueError, match="stateful"):
+            piece(rl_module=Stateful(), batch={Columns.ACTIONS: np.zeros((2, 1))}, episodes=episodes)
+
+
+def test_pipelines_with_a_custom_piece_keep_rllibs_pieces():
+    class Custom(ConnectorV2):
+        def __call__(self, *, batch, **kwargs):
+            return batch
+
+    config = (
+        default_config("ppo-lag")
+        .environment("ContractBudgetEnv")
+        .env_runners(module_to_env_connector=lambda *a: Custom())
+    )
+    pipeline = config.build_module_to_env_connector(env=BudgetEnv({}))
+    assert Custom in [type(piece) for piece in pipeline.connectors]
+    assert ActionsForVectorEnv not in [type(piece) for piece in pipeline.connectors]
+    assert fused_default_pieces(pipeline, multi_agent=True) is pipeline

@@ -38,7 +38,7 @@ from rllib_safe.algorithms.validation import check_choice, check_count, check_ra
 from rllib_safe.connectors.columns import CUMULATIVE_COST_INFO, TIMESTEP_EPISODE_COST, TIMESTEP_ITERATION
 from rllib_safe.connectors.cost_gae import AdvantageNormalization
 from rllib_safe.connectors.safety_metrics_callback import SafetyMetricsCallback
-from rllib_safe.connectors.sampling import MeanStdFilter, batched_action_normalization, timed_as_one
+from rllib_safe.connectors.sampling import MeanStdFilter, fused_default_pieces, timed_as_one
 from rllib_safe.core.episode_cost import EpisodeCostWindow
 from rllib_safe.metrics import (
     EPISODE_COST_ITERATION_MEAN,
@@ -295,16 +295,16 @@ class SafePPOConfig(PPOConfig):
         return RLModuleSpec(module_class=SafePPOTorchRLModule, catalog_class=SafePPOCatalog)
 
     def build_env_to_module_connector(self, env=None, spaces=None, device=None):
+        # RLlib's pipeline with its per-step costs cut (connectors/sampling.py): the observation
+        # filter batched, the default pieces fused, the pieces not timed one by one.
         pipeline = super().build_env_to_module_connector(env=env, spaces=spaces, device=device)
         if self.normalize_observations:
-            pipeline.prepend(MeanStdFilter(multi_agent=self.is_multi_agent))  # batched (connectors/sampling.py)
-        return timed_as_one(pipeline)
+            pipeline.prepend(MeanStdFilter(multi_agent=self.is_multi_agent))
+        return timed_as_one(fused_default_pieces(pipeline, multi_agent=self.is_multi_agent, device=device))
 
     def build_module_to_env_connector(self, env=None, spaces=None):
-        # RLlib's pipeline, its action normalisation batched and pieces not timed one by one
-        # (connectors/sampling.py): the per-step costs of sampling.
         pipeline = super().build_module_to_env_connector(env=env, spaces=spaces)
-        return timed_as_one(batched_action_normalization(pipeline))
+        return timed_as_one(fused_default_pieces(pipeline, multi_agent=self.is_multi_agent))
 
 
 class SafePPO(PPO):
