@@ -5,8 +5,10 @@ measured in the same run; each training result reports env steps/s over the time
 (after one warm-up iteration), its ratio to the raw rate, and where each second goes
 (``result["timers"]``: sampling, learner update, weight sync, the rest), the SGD steps and epochs
 each update ran and the learner's milliseconds per SGD step, and the sampling rate per EnvRunner
-(steps per second of sampling time, divided by the EnvRunners; ``sampling_ratio_to_raw``). One
-JSON line per result.
+(steps per second of sampling time, divided by the EnvRunners; ``sampling_ratio_to_raw``), and,
+with several EnvRunners, the same against the raw rate per process of as many processes stepping
+the env at once (``sampling_ratio_to_concurrent_raw``: the ceiling when every EnvRunner has a core
+but the cores share the machine). One JSON line per result.
 
     python benchmarks/throughput.py [--algos ppo ppo-lag] [--envs SafetyPointGoal1-v0]
         [--settings 0x1 1x4 2x4] [--iterations 2] [--omnisafe] [--learner-loops fast rllib] [--num-cpus 2]
@@ -75,6 +77,36 @@ def raw_env_rate(env_id: str, steps: int) -> float:
         return steps_per_second(env, steps, count_resets=True)
     finally:
         env.close()
+
+
+def _raw_rate_in_process(env_id: str, steps: int, start, rates) -> None:
+    env = make_env(env_id)
+    env.reset(seed=0)
+    start.wait()
+    rates.put(steps_per_second(env, steps, count_resets=True))
+    env.close()
+
+
+def concurrent_raw_env_rate(env_id: str, steps: int, processes: int) -> float:
+    """Mean raw rate per process with ``processes`` processes stepping at the same time.
+
+    The ceiling for an EnvRunner when that many EnvRunners sample at once: on a machine whose
+    cores share caches, memory bandwidth or a host, one process per core steps slower than a
+    process alone (``raw_env_rate``).
+    """
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    start, rates = context.Barrier(processes), context.Queue()
+    workers = [
+        context.Process(target=_raw_rate_in_process, args=(env_id, steps, start, rates)) for _ in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    measured = [rates.get() for _ in workers]
+    for worker in workers:
+        worker.join()
+    return sum(measured) / processes
 
 
 def per_iteration(ema_values: list[float], coeff: float = TIMER_EMA_COEFF) -> list[float]:
@@ -152,16 +184,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--algos", nargs="+", default=sorted(ALGORITHMS), choices=sorted(ALGORITHMS))
     parser.add_argument("--envs", nargs="+", default=DEFAULT_ENVS)
-    parser.add_argument("--settings", nargs="+", type=parse_setting,
-                        default=[parse_setting(text) for text in DEFAULT_SETTINGS])
+    parser.add_argument(
+        "--settings", nargs="+", type=parse_setting, default=[parse_setting(text) for text in DEFAULT_SETTINGS]
+    )
     parser.add_argument("--iterations", type=int, default=2, help="timed iterations after one warm-up")
     parser.add_argument("--omnisafe", action="store_true", help="also run each setting with OmniSafe's hyperparameters")
-    parser.add_argument("--learner-loops", nargs="+", default=["fast"], choices=sorted(LEARNER_LOOPS),
-                        help="the learner's update loop(s): our fast path, RLlib's own loop")
+    parser.add_argument(
+        "--learner-loops",
+        nargs="+",
+        default=["fast"],
+        choices=sorted(LEARNER_LOOPS),
+        help="the learner's update loop(s): our fast path, RLlib's own loop",
+    )
     parser.add_argument("--raw-steps", type=int, default=3000, help="steps of the raw env measurement")
     parser.add_argument("--num-cpus", type=int, default=os.cpu_count(), help="CPUs given to Ray")
-    parser.add_argument("--torch-threads", type=int, default=1,
-                        help="torch threads of the driver (local EnvRunner, local learner) and of Ray's workers")
+    parser.add_argument(
+        "--torch-threads",
+        type=int,
+        default=1,
+        help="torch threads of the driver (local EnvRunner, local learner) and of Ray's workers",
+    )
     args = parser.parse_args()
 
     import ray
@@ -180,13 +222,31 @@ def main() -> None:
     try:
         for env_id in args.envs:
             raw = raw_env_rate(env_id, args.raw_steps)
-            print(json.dumps({"env_id": env_id, "raw_env_steps_per_s": round(raw, 1)}), flush=True)
+            concurrent = {
+                runners: concurrent_raw_env_rate(env_id, args.raw_steps, runners)
+                for runners in sorted({runners for runners, *_ in runs if runners > 1})
+            }
+            print(
+                json.dumps(
+                    {
+                        "env_id": env_id,
+                        "raw_env_steps_per_s": round(raw, 1),
+                        "raw_env_steps_per_s_per_process_concurrent": {n: round(r, 1) for n, r in concurrent.items()},
+                    }
+                ),
+                flush=True,
+            )
             for algo in args.algos:
                 for runners, envs, setting, training in runs:
                     row = measure(algo, env_id, runners, envs, args.iterations, training)
                     row["raw_env_steps_per_s"] = round(raw, 1)
                     row["ratio_to_raw"] = round(row["train_steps_per_s"] / raw, 3)
                     row["sampling_ratio_to_raw"] = round(row["sampling_steps_per_s_per_env_runner"] / raw, 3)
+                    if runners in concurrent:  # against the raw rate with as many processes stepping at once
+                        row["raw_env_steps_per_s_concurrent"] = round(concurrent[runners], 1)
+                        row["sampling_ratio_to_concurrent_raw"] = round(
+                            row["sampling_steps_per_s_per_env_runner"] / concurrent[runners], 3
+                        )
                     row["setting"] = setting
                     print(json.dumps(row), flush=True)
     finally:
