@@ -22,7 +22,7 @@ TINY = Path(__file__).parent / "specs" / "tiny.yaml"
 def test_shipped_specs_validate(path, smoke):
     spec = load_spec(path, smoke=smoke)
     for algorithm in spec.algorithm:  # the fixed settings also pass each algorithm's config.validate()
-        assert base_config(spec, algorithm).env == "SafetyHopperVelocity-v1"
+        assert base_config(spec, algorithm).env == spec.env
     if smoke:  # short enough for a laptop: no remote env runners, a few thousand steps
         assert spec.env_runners["num_env_runners"] == 0
         assert (spec.budget.timesteps or 0) <= 5000 and spec.budget.iterations is None
