@@ -44,6 +44,7 @@ from rllib_safe.metrics import (  # noqa: E402
     LEARNER_UPDATE_TIMER,
     LEARNERS,
     NUM_MODULE_STEPS_TRAINED,
+    SAMPLING_STEP_TIMER_KEYS,
     SAMPLING_TIMER,
     TIME_THIS_ITER_S,
     TIMERS,
@@ -141,6 +142,17 @@ def sgd_work(results: list[dict], config) -> dict:
     return {"sgd_steps_per_iteration": round(steps, 1), EPOCHS_RUN: round(epochs, 2)}
 
 
+def vector_step_breakdown(result: dict, sampling_s: float, steps: float, runners: int, envs: int) -> dict:
+    """Microseconds per vector step of one EnvRunner: RLlib's EnvRunner timers (env step, the two
+    connector pipelines, the forward pass) and the rest of the sampling time (episode bookkeeping,
+    callbacks, metrics, the remote call and returning the episodes)."""
+    vector_steps = steps / max(1, runners) / envs
+    total = 1e6 * sampling_s / vector_steps
+    parts = {name: 1e6 * lookup(result, key, 0.0) for name, key in SAMPLING_STEP_TIMER_KEYS.items()}
+    parts["other"] = max(0.0, total - sum(parts.values()))
+    return {name: round(value, 1) for name, value in parts.items()} | {"total": round(total, 1)}
+
+
 def measure(algo: str, env_id: str, runners: int, envs: int, iterations: int, training: dict) -> dict:
     """Env steps/s of ``iterations`` timed iterations after one warm-up iteration."""
     settings = {"num_env_runners": runners, "num_envs_per_env_runner": envs, **training}
@@ -175,6 +187,9 @@ def measure(algo: str, env_id: str, runners: int, envs: int, iterations: int, tr
             steps / iterations / max(breakdown["sampling"], 1e-9) / max(1, runners), 1
         ),
         "seconds_per_iteration": breakdown,
+        "sampling_us_per_vector_step": vector_step_breakdown(
+            results[-1], breakdown["sampling"], steps / iterations, runners, envs
+        ),
         **work,
         "learner_ms_per_sgd_step": round(1000.0 * breakdown["learner_update"] / work["sgd_steps_per_iteration"], 3),
     }

@@ -132,6 +132,14 @@ WEIGHT_SYNC_TIMER = "synch_weights"
 SAMPLING_TIMER_KEY: Key = (TIMERS, SAMPLING_TIMER)
 LEARNER_UPDATE_TIMER_KEY: Key = (TIMERS, LEARNER_UPDATE_TIMER)
 WEIGHT_SYNC_TIMER_KEY: Key = (TIMERS, WEIGHT_SYNC_TIMER)
+#: Seconds per vector step on the EnvRunners (EMA over calls, RLlib's names): the env step,
+#: the env-to-module pipeline, the module's forward pass, the module-to-env pipeline.
+SAMPLING_STEP_TIMER_KEYS: dict[str, Key] = {
+    "env_step": env_runner_key("env_step_timer"),
+    "env_to_module": (ENV_RUNNERS, "env_to_module_connector", "connector_pipeline_timer"),
+    "forward": env_runner_key("rlmodule_inference_timer"),
+    "module_to_env": (ENV_RUNNERS, "module_to_env_connector", "connector_pipeline_timer"),
+}
 
 # -- Learner-wide results (under ``learners/``) ----------------------------------------------
 
