@@ -24,10 +24,19 @@ DEFAULT_IDS = [
 ]
 
 
+#: Untimed steps before the timed ones (first-call caches, the CPU's clock ramping up).
+WARMUP_STEPS = 500
+
+
 def steps_per_second(env, steps: int, count_resets: bool) -> float:
-    """Random-action steps/s; with ``count_resets`` the episode resets are timed too."""
+    """Random-action steps/s after ``WARMUP_STEPS`` untimed ones; with ``count_resets`` the
+    episode resets are timed too."""
     env.reset(seed=0)
     env.action_space.seed(0)
+    for _ in range(WARMUP_STEPS):
+        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        if terminated or truncated:
+            env.reset()
     elapsed, done = 0.0, 0
     while done < steps:
         start = time.perf_counter()

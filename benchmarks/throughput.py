@@ -211,7 +211,7 @@ def main() -> None:
         choices=sorted(LEARNER_LOOPS),
         help="the learner's update loop(s): our fast path, RLlib's own loop",
     )
-    parser.add_argument("--raw-steps", type=int, default=3000, help="steps of the raw env measurement")
+    parser.add_argument("--raw-steps", type=int, default=10000, help="steps of the raw env measurement")
     parser.add_argument("--num-cpus", type=int, default=os.cpu_count(), help="CPUs given to Ray")
     parser.add_argument(
         "--torch-threads",
