@@ -1,0 +1,99 @@
+"""One EnvRunner's sampling rate against the raw env rate, in one process, rounds interleaved.
+
+    python benchmarks/env_runner_rate.py [--algo ppo-lag] [--envs SafetyHopperVelocity-v1]
+        [--num-envs 1 4 8 16] [--rounds 5] [--steps 8000]
+
+What "per EnvRunner core" means with Ray, the driver and the learner left out: a local
+``SingleAgentEnvRunner`` built from the algorithm's config (its connector pipelines, module and
+vector env, no Ray) samples ``--steps`` env steps per round, and right after each round the raw
+random-action rate of the same env (one env, ``env_speed.steps_per_second``, resets counted) is
+measured in the same process. On a machine whose speed drifts (shared hosts) the two see the
+same minutes; each setting reports the median over rounds of the runner's rate, of the raw rate
+and of their ratio, and the microseconds per vector step by RLlib's EnvRunner timers (env step,
+both connector pipelines, forward pass) and the rest (episode bookkeeping, callbacks, metrics).
+One JSON line per setting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from env_speed import steps_per_second  # noqa: E402
+
+from rllib_safe.envs import make_env  # noqa: E402
+
+#: RLlib's EnvRunner timers (seconds per call, EMA over calls).
+RUNNER_TIMERS = {
+    "env_step": ("env_step_timer",),
+    "env_to_module": ("env_to_module_connector", "connector_pipeline_timer"),
+    "forward": ("rlmodule_inference_timer",),
+    "module_to_env": ("module_to_env_connector", "connector_pipeline_timer"),
+}
+
+
+def measure(algo: str, env_id: str, num_envs: int, rounds: int, steps: int) -> dict:
+    from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
+
+    from rllib_safe.runs.config import build_config
+
+    config = build_config(algo, env_id, {"num_env_runners": 0, "num_envs_per_env_runner": num_envs}, seed=0)
+    runner = SingleAgentEnvRunner(config=config)
+    raw_env = make_env(env_id)
+    runner.sample(num_timesteps=steps // 4)  # warm-up: first episodes, lazy initialisation
+    runner_rates, raw_rates, breakdowns = [], [], []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        runner.sample(num_timesteps=steps)
+        elapsed = time.perf_counter() - start
+        vector_steps = steps / num_envs
+        parts = {name: 1e6 * runner.metrics.peek(key, default=0.0) for name, key in RUNNER_TIMERS.items()}
+        parts["other"] = max(0.0, 1e6 * elapsed / vector_steps - sum(parts.values()))
+        breakdowns.append(parts)
+        runner_rates.append(steps / elapsed)
+        raw_rates.append(steps_per_second(raw_env, steps, count_resets=True))
+    runner.stop()
+    raw_env.close()
+    ratios = [r / raw for r, raw in zip(runner_rates, raw_rates)]
+    median_breakdown = {name: round(statistics.median(b[name] for b in breakdowns), 1) for name in breakdowns[0]}
+    return {
+        "algo": algo,
+        "env_id": env_id,
+        "num_envs_per_env_runner": num_envs,
+        "rounds": rounds,
+        "steps_per_round": steps,
+        "runner_steps_per_s": round(statistics.median(runner_rates), 1),
+        "runner_steps_per_s_range": [round(min(runner_rates), 1), round(max(runner_rates), 1)],
+        "raw_env_steps_per_s": round(statistics.median(raw_rates), 1),
+        "ratio_to_raw": round(statistics.median(ratios), 3),
+        "ratio_to_raw_range": [round(min(ratios), 3), round(max(ratios), 3)],
+        "us_per_vector_step": median_breakdown | {"total": round(sum(median_breakdown.values()), 1)},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--algo", default="ppo-lag")
+    parser.add_argument("--envs", nargs="+", default=["SafetyHopperVelocity-v1"])
+    parser.add_argument("--num-envs", nargs="+", type=int, default=[1, 4, 8, 16])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=8000, help="env steps per round (runner and raw env)")
+    parser.add_argument("--torch-threads", type=int, default=1)
+    args = parser.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.torch_threads)
+    for env_id in args.envs:
+        for num_envs in args.num_envs:
+            print(json.dumps(measure(args.algo, env_id, num_envs, args.rounds, args.steps)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
