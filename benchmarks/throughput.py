@@ -82,7 +82,6 @@ def raw_env_rate(env_id: str, steps: int) -> float:
 
 def _raw_rate_in_process(env_id: str, steps: int, start, rates) -> None:
     env = make_env(env_id)
-    env.reset(seed=0)
     start.wait()
     rates.put(steps_per_second(env, steps, count_resets=True))
     env.close()
