@@ -28,14 +28,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from env_speed import steps_per_second  # noqa: E402
 
 from rllib_safe.envs import make_env  # noqa: E402
+from rllib_safe.metrics import ENV_RUNNER_STEP_TIMER_KEYS  # noqa: E402
 
-#: RLlib's EnvRunner timers (seconds per call, EMA over calls).
-RUNNER_TIMERS = {
-    "env_step": ("env_step_timer",),
-    "env_to_module": ("env_to_module_connector", "connector_pipeline_timer"),
-    "forward": ("rlmodule_inference_timer",),
-    "module_to_env": ("module_to_env_connector", "connector_pipeline_timer"),
-}
+
+def vector_step_us(timer_seconds: dict[str, float], seconds_per_vector_step: float) -> dict[str, float]:
+    """Microseconds per vector step: RLlib's EnvRunner timers (seconds per call) and the rest
+    of the time per vector step (``other``)."""
+    parts = {name: 1e6 * seconds for name, seconds in timer_seconds.items()}
+    parts["other"] = max(0.0, 1e6 * seconds_per_vector_step - sum(parts.values()))
+    return parts
 
 
 def measure(algo: str, env_id: str, num_envs: int, rounds: int, steps: int) -> dict:
@@ -52,10 +53,8 @@ def measure(algo: str, env_id: str, num_envs: int, rounds: int, steps: int) -> d
         start = time.perf_counter()
         runner.sample(num_timesteps=steps)
         elapsed = time.perf_counter() - start
-        vector_steps = steps / num_envs
-        parts = {name: 1e6 * runner.metrics.peek(key, default=0.0) for name, key in RUNNER_TIMERS.items()}
-        parts["other"] = max(0.0, 1e6 * elapsed / vector_steps - sum(parts.values()))
-        breakdowns.append(parts)
+        timers = {name: runner.metrics.peek(key, default=0.0) for name, key in ENV_RUNNER_STEP_TIMER_KEYS.items()}
+        breakdowns.append(vector_step_us(timers, elapsed * num_envs / steps))
         runner_rates.append(steps / elapsed)
         raw_rates.append(steps_per_second(raw_env, steps, count_resets=True))
     runner.stop()

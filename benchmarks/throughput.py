@@ -32,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from env_runner_rate import vector_step_us  # noqa: E402
 from env_speed import steps_per_second  # noqa: E402
 
 from rllib_safe.algorithms import ALGORITHMS  # noqa: E402
@@ -145,11 +146,10 @@ def vector_step_breakdown(result: dict, sampling_s: float, steps: float, runners
     """Microseconds per vector step of one EnvRunner: RLlib's EnvRunner timers (env step, the two
     connector pipelines, the forward pass) and the rest of the sampling time (episode bookkeeping,
     callbacks, metrics, the remote call and returning the episodes)."""
-    vector_steps = steps / max(1, runners) / envs
-    total = 1e6 * sampling_s / vector_steps
-    parts = {name: 1e6 * lookup(result, key, 0.0) for name, key in SAMPLING_STEP_TIMER_KEYS.items()}
-    parts["other"] = max(0.0, total - sum(parts.values()))
-    return {name: round(value, 1) for name, value in parts.items()} | {"total": round(total, 1)}
+    seconds_per_vector_step = sampling_s / (steps / max(1, runners) / envs)
+    timers = {name: lookup(result, key, 0.0) for name, key in SAMPLING_STEP_TIMER_KEYS.items()}
+    parts = vector_step_us(timers, seconds_per_vector_step)
+    return {name: round(value, 1) for name, value in parts.items()} | {"total": round(1e6 * seconds_per_vector_step, 1)}
 
 
 def measure(algo: str, env_id: str, runners: int, envs: int, iterations: int, training: dict) -> dict:

@@ -134,11 +134,15 @@ LEARNER_UPDATE_TIMER_KEY: Key = (TIMERS, LEARNER_UPDATE_TIMER)
 WEIGHT_SYNC_TIMER_KEY: Key = (TIMERS, WEIGHT_SYNC_TIMER)
 #: Seconds per vector step on the EnvRunners (EMA over calls, RLlib's names): the env step,
 #: the env-to-module pipeline, the module's forward pass, the module-to-env pipeline.
+#: The keys in an EnvRunner's own metrics, then under ``env_runners/`` in the results.
+ENV_RUNNER_STEP_TIMER_KEYS: dict[str, Key] = {
+    "env_step": ("env_step_timer",),
+    "env_to_module": ("env_to_module_connector", "connector_pipeline_timer"),
+    "forward": ("rlmodule_inference_timer",),
+    "module_to_env": ("module_to_env_connector", "connector_pipeline_timer"),
+}
 SAMPLING_STEP_TIMER_KEYS: dict[str, Key] = {
-    "env_step": env_runner_key("env_step_timer"),
-    "env_to_module": (ENV_RUNNERS, "env_to_module_connector", "connector_pipeline_timer"),
-    "forward": env_runner_key("rlmodule_inference_timer"),
-    "module_to_env": (ENV_RUNNERS, "module_to_env_connector", "connector_pipeline_timer"),
+    name: (ENV_RUNNERS, *key) for name, key in ENV_RUNNER_STEP_TIMER_KEYS.items()
 }
 
 # -- Learner-wide results (under ``learners/``) ----------------------------------------------
