@@ -7,6 +7,7 @@ from typing import Any
 
 import gymnasium as gym
 import torch
+import torch.nn.functional as F
 from ray.rllib.algorithms.ppo.torch.default_ppo_torch_rl_module import DefaultPPOTorchRLModule
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.distribution.torch.torch_distribution import TorchDiagGaussian
@@ -18,6 +19,41 @@ from ray.rllib.core.models.torch.heads import TorchFreeLogStdMLPHead
 _LOG_SQRT_2PI = math.log(math.sqrt(2 * math.pi))
 #: Layers whose output depends on ``train()``/``eval()``: a module holding one samples through RLlib's path.
 _MODE_DEPENDENT = (torch.nn.modules.dropout._DropoutNd, torch.nn.modules.batchnorm._BatchNorm)
+#: Parameter-free activation layers and the function each computes.
+_ACTIVATIONS = {
+    torch.nn.Tanh: torch.tanh,
+    torch.nn.ReLU: torch.relu,
+    torch.nn.Sigmoid: torch.sigmoid,
+    torch.nn.SiLU: F.silu,
+}
+
+
+def functional_steps(net: torch.nn.Module) -> list | None:
+    """``net``'s leaf layers as functions on its own parameters, in call order: ``(weight, bias)``
+    for ``F.linear`` or an activation function; None if any layer is of another kind.
+
+    For an ``nn.Sequential`` of linear and activation layers (RLlib's ``TorchMLP``) running the
+    steps computes what ``net(x)`` computes, op for op, without a module call per layer. The
+    parameters are held, not copied: weight updates (``set_state`` copies in place) apply.
+    """
+    steps = []
+    for layer in net.modules():
+        if next(layer.children(), None) is not None:
+            continue  # a container: its leaves follow in order
+        if type(layer) is torch.nn.Linear:
+            steps.append((layer.weight, layer.bias))
+        elif type(layer) in _ACTIVATIONS:
+            steps.append(_ACTIVATIONS[type(layer)])
+        else:
+            return None
+    return steps
+
+
+def run_steps(steps: list, x: torch.Tensor) -> torch.Tensor:
+    """The output of the network whose ``functional_steps`` these are."""
+    for step in steps:
+        x = F.linear(x, *step) if type(step) is tuple else step(x)
+    return x
 
 
 class SafePPOTorchRLModule(DefaultPPOTorchRLModule):
@@ -32,8 +68,9 @@ class SafePPOTorchRLModule(DefaultPPOTorchRLModule):
     ``eval()``/``train()`` switch runs per step (the networks have no dropout or batch norm;
     a module with such a layer keeps RLlib's path). The sample is RLlib's: the same draw from
     the global torch generator as ``TorchDiagGaussian.sample`` (same seed, same actions). The
-    default actor (MLP encoder, free log-std head) runs its networks directly; any other
-    actor runs through RLlib's ``_forward``.
+    default actor (MLP encoder, free log-std head) of linear and activation layers calls them as
+    functions (``functional_steps``: no module call per layer); any other actor runs through
+    RLlib's ``_forward``.
     """
 
     def setup(self) -> None:
@@ -59,15 +96,28 @@ class SafePPOTorchRLModule(DefaultPPOTorchRLModule):
             self.__dict__["_samples_gaussian_in_module"] = fused
         return fused
 
+    def _mean_steps(self) -> list | None:
+        """The default actor (MLP encoder, free log-std head) as ``functional_steps`` from the
+        observation to the action mean; None for any other actor. Computed once."""
+        if "_actor_mean_steps" not in self.__dict__:
+            actor_encoder = getattr(self.encoder, "actor_encoder", None)
+            steps = None
+            if type(actor_encoder) is TorchMLPEncoder and type(self.pi) is TorchFreeLogStdMLPHead:
+                encoder_steps, head_steps = functional_steps(actor_encoder.net), functional_steps(self.pi.net)
+                if encoder_steps is not None and head_steps is not None:
+                    steps = encoder_steps + head_steps
+            self.__dict__["_actor_mean_steps"] = steps
+        return self.__dict__["_actor_mean_steps"]
+
     def forward_exploration(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
         if not self.samples_gaussian_in_module():
             return super().forward_exploration(batch, **kwargs)
         with torch.inference_mode():
-            actor_encoder = getattr(self.encoder, "actor_encoder", None)
-            if type(actor_encoder) is TorchMLPEncoder and type(self.pi) is TorchFreeLogStdMLPHead:
-                # RLlib's _forward for this actor, without its per-call dict building
-                # (TorchMLPEncoder._forward, TorchFreeLogStdMLPHead._forward).
-                mean = self.pi.net(actor_encoder.net(batch[Columns.OBS]))
+            steps = self._mean_steps()
+            if steps is not None:
+                # RLlib's _forward for this actor (TorchMLPEncoder._forward,
+                # TorchFreeLogStdMLPHead._forward), its layers called as functions.
+                mean = run_steps(steps, batch[Columns.OBS])
                 log_std = self.pi.log_std
                 if self.pi.clip_log_std:
                     log_std = torch.clamp(log_std, -self.pi.log_std_clip_param_const, self.pi.log_std_clip_param_const)

@@ -12,6 +12,7 @@ from ray.rllib.core.rl_module.torch.torch_rl_module import TorchRLModule
 
 from rllib_safe.algorithms import default_config
 from rllib_safe.modules import SafePPOTorchRLModule, SMPOTorchRLModule
+from rllib_safe.modules.safe_ppo_rl_module import functional_steps, run_steps
 
 OBS = gym.spaces.Box(-1.0, 1.0, shape=(5,), dtype=np.float32)
 BOX = gym.spaces.Box(-1.0, 1.0, shape=(3,), dtype=np.float32)
@@ -109,3 +110,32 @@ def test_default_networks_have_no_train_eval_dependent_layers():
             issubclass(kind, (torch.nn.modules.dropout._DropoutNd, torch.nn.modules.batchnorm._BatchNorm))
             for kind in kinds
         )
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "silu"])
+def test_functional_steps_compute_the_network_op_for_op(activation):
+    module = build(model_config={"fcnet_activation": activation, "fcnet_hiddens": [16, 8]})
+    steps = functional_steps(module.encoder.actor_encoder.net)
+    assert steps is not None and len(steps) == 4
+    x = obs_batch()[Columns.OBS]
+    torch.testing.assert_close(run_steps(steps, x), module.encoder.actor_encoder.net(x), rtol=0, atol=0)
+
+
+def test_functional_steps_refuse_other_layers():
+    assert functional_steps(torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.LayerNorm(4))) is None
+
+
+def test_fused_exploration_follows_weight_updates():
+    """The layers are held by reference: new weights (set_state copies in place) are used."""
+    module, trained = build(), build()
+    with torch.no_grad():
+        for parameter in trained.parameters():
+            parameter.add_(torch.randn_like(parameter))
+    batch = obs_batch()
+    module.forward_exploration(batch)  # the steps are built here, from the first weights
+    module.set_state(trained.get_state())
+    torch.manual_seed(5)
+    fused = module.forward_exploration(batch)
+    torch.manual_seed(5)
+    reference = rllib_sample(trained, batch)
+    torch.testing.assert_close(fused[Columns.ACTIONS], reference[Columns.ACTIONS], rtol=0, atol=0)
