@@ -109,27 +109,45 @@ class SafePPOTorchRLModule(DefaultPPOTorchRLModule):
             self.__dict__["_actor_mean_steps"] = steps
         return self.__dict__["_actor_mean_steps"]
 
+    def _free_log_std(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The free log-std head's (clamped) log std, std and the log-density's offset
+        ``-sum(log_std) - d log(sqrt(2 pi))``; recomputed only when the parameter changes (its
+        version counter moves with every in-place update, ``set_state`` included)."""
+        parameter = self.pi.log_std
+        key = (id(parameter), parameter._version)
+        cached = self.__dict__.get("_free_log_std_cache")
+        if cached is None or cached[0] != key:
+            log_std = parameter
+            if self.pi.clip_log_std:
+                log_std = torch.clamp(log_std, -self.pi.log_std_clip_param_const, self.pi.log_std_clip_param_const)
+            offset = -(log_std.sum() + log_std.numel() * _LOG_SQRT_2PI)
+            cached = (key, (log_std, log_std.exp(), offset))
+            self.__dict__["_free_log_std_cache"] = cached
+        return cached[1]
+
     def forward_exploration(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
         if not self.samples_gaussian_in_module():
             return super().forward_exploration(batch, **kwargs)
         with torch.inference_mode():
             steps = self._mean_steps()
-            if steps is not None:
-                # RLlib's _forward for this actor (TorchMLPEncoder._forward,
-                # TorchFreeLogStdMLPHead._forward), its layers called as functions.
-                mean = run_steps(steps, batch[Columns.OBS])
-                log_std = self.pi.log_std
-                if self.pi.clip_log_std:
-                    log_std = torch.clamp(log_std, -self.pi.log_std_clip_param_const, self.pi.log_std_clip_param_const)
-                log_std = log_std.expand_as(mean)
-                output = {Columns.ACTION_DIST_INPUTS: torch.cat([mean, log_std], dim=-1)}
-            else:
+            if steps is None:
                 output = self._forward(batch, **kwargs)
                 mean, log_std = output[Columns.ACTION_DIST_INPUTS].chunk(2, dim=-1)
-            noise = torch.randn_like(mean)  # TorchDiagGaussian.sample's draw: torch.normal(mean, std)
-            output[Columns.ACTIONS] = mean + log_std.exp() * noise
-            output[Columns.ACTION_LOGP] = (-0.5 * noise * noise - log_std - _LOG_SQRT_2PI).sum(-1)
-        return output
+                noise = torch.randn_like(mean)  # TorchDiagGaussian.sample's draw: torch.normal(mean, std)
+                output[Columns.ACTIONS] = mean + log_std.exp() * noise
+                output[Columns.ACTION_LOGP] = (-0.5 * noise * noise - log_std - _LOG_SQRT_2PI).sum(-1)
+                return output
+            # RLlib's _forward for this actor (TorchMLPEncoder._forward,
+            # TorchFreeLogStdMLPHead._forward), its layers called as functions, then the same
+            # sample with the log std's terms computed once per weight update.
+            mean = run_steps(steps, batch[Columns.OBS])
+            log_std, std, logp_offset = self._free_log_std()
+            noise = torch.randn_like(mean)
+            return {
+                Columns.ACTION_DIST_INPUTS: torch.cat([mean, log_std.expand_as(mean)], dim=-1),
+                Columns.ACTIONS: mean + std * noise,
+                Columns.ACTION_LOGP: torch.add(logp_offset, (noise * noise).sum(-1), alpha=-0.5),
+            }
 
     def compute_cost_values(self, batch: dict[str, Any]) -> torch.Tensor:
         """V^c(s_t) for every row of the batch."""
