@@ -133,21 +133,18 @@ class SafePPOTorchRLModule(DefaultPPOTorchRLModule):
             if steps is None:
                 output = self._forward(batch, **kwargs)
                 mean, log_std = output[Columns.ACTION_DIST_INPUTS].chunk(2, dim=-1)
-                noise = torch.randn_like(mean)  # TorchDiagGaussian.sample's draw: torch.normal(mean, std)
-                output[Columns.ACTIONS] = mean + log_std.exp() * noise
-                output[Columns.ACTION_LOGP] = (-0.5 * noise * noise - log_std - _LOG_SQRT_2PI).sum(-1)
-                return output
-            # RLlib's _forward for this actor (TorchMLPEncoder._forward,
-            # TorchFreeLogStdMLPHead._forward), its layers called as functions, then the same
-            # sample with the log std's terms computed once per weight update.
-            mean = run_steps(steps, batch[Columns.OBS])
-            log_std, std, logp_offset = self._free_log_std()
-            noise = torch.randn_like(mean)
-            return {
-                Columns.ACTION_DIST_INPUTS: torch.cat([mean, log_std.expand_as(mean)], dim=-1),
-                Columns.ACTIONS: mean + std * noise,
-                Columns.ACTION_LOGP: torch.add(logp_offset, (noise * noise).sum(-1), alpha=-0.5),
-            }
+                std, logp_offset = log_std.exp(), -(log_std.sum(-1) + log_std.shape[-1] * _LOG_SQRT_2PI)
+            else:
+                # RLlib's _forward for this actor (TorchMLPEncoder._forward,
+                # TorchFreeLogStdMLPHead._forward), its layers called as functions, and the log
+                # std's terms computed once per weight update.
+                mean = run_steps(steps, batch[Columns.OBS])
+                log_std, std, logp_offset = self._free_log_std()
+                output = {Columns.ACTION_DIST_INPUTS: torch.cat([mean, log_std.expand_as(mean)], dim=-1)}
+            noise = torch.randn_like(mean)  # TorchDiagGaussian.sample's draw: torch.normal(mean, std)
+            output[Columns.ACTIONS] = mean + std * noise
+            output[Columns.ACTION_LOGP] = torch.add(logp_offset, (noise * noise).sum(-1), alpha=-0.5)
+        return output
 
     def compute_cost_values(self, batch: dict[str, Any]) -> torch.Tensor:
         """V^c(s_t) for every row of the batch."""
