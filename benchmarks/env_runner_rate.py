@@ -4,7 +4,7 @@
         [--num-envs 1 4 8 16] [--rounds 5] [--steps 8000]
 
 What "per EnvRunner core" means with Ray, the driver and the learner left out: a local
-``SingleAgentEnvRunner`` built from the algorithm's config (its connector pipelines, module and
+EnvRunner (``SafeEnvRunner``) built from the algorithm's config (its connector pipelines, module and
 vector env, no Ray) samples ``--steps`` env steps per round, and right after each round the raw
 random-action rate of the same env (one env, ``env_speed.steps_per_second``, resets counted) is
 measured in the same process. On a machine whose speed drifts (shared hosts) the two see the
@@ -40,12 +40,10 @@ def vector_step_us(timer_seconds: dict[str, float], seconds_per_vector_step: flo
 
 
 def measure(algo: str, env_id: str, num_envs: int, rounds: int, steps: int) -> dict:
-    from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
-
     from rllib_safe.runs.config import build_config
 
     config = build_config(algo, env_id, {"num_env_runners": 0, "num_envs_per_env_runner": num_envs}, seed=0)
-    runner = SingleAgentEnvRunner(config=config)
+    runner = config.env_runner_cls(config=config)
     raw_env = make_env(env_id)
     runner.sample(num_timesteps=steps // 4)  # warm-up: first episodes, lazy initialisation
     runner_rates, raw_rates, breakdowns = [], [], []

@@ -10,7 +10,6 @@ from ray.rllib.connectors.connector_v2 import ConnectorV2
 from ray.rllib.connectors.env_to_module import MeanStdFilter as RLlibMeanStdFilter
 from ray.rllib.connectors.module_to_env import GetActions, NormalizeAndClipActions, TensorToNumpy
 from ray.rllib.core.columns import Columns
-from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
 from ray.rllib.env.single_agent_episode import SingleAgentEpisode
 from ray.rllib.utils.filter import RunningStat
 from ray.rllib.utils.spaces.space_utils import clip_action, unsquash_action
@@ -177,7 +176,7 @@ def runner(env_id, num_envs=4, **training):
         .training(**training)
         .debugging(seed=0)
     )
-    return SingleAgentEnvRunner(config=config)
+    return config.env_runner_cls(config=config)
 
 
 def test_env_runner_pipelines_are_timed_as_a_whole_and_batched():

@@ -40,6 +40,7 @@ from rllib_safe.connectors.cost_gae import AdvantageNormalization
 from rllib_safe.connectors.safety_metrics_callback import SafetyMetricsCallback
 from rllib_safe.connectors.sampling import MeanStdFilter, fused_default_pieces, timed_as_one
 from rllib_safe.core.episode_cost import EpisodeCostWindow
+from rllib_safe.envs.env_runner import SafeEnvRunner
 from rllib_safe.metrics import (
     EPISODE_COST_ITERATION_MEAN,
     EPISODE_COST_MEAN,
@@ -148,6 +149,7 @@ class SafePPOConfig(PPOConfig):
         self.train_batch_size_per_learner = 4000
         self.minibatch_size = 256
         self.num_envs_per_env_runner = 4
+        self.env_runner_cls = SafeEnvRunner  # RLlib's, on a leaner vector env (envs/vector_env.py)
         self.torch_skip_nan_gradients = True  # skips a per-parameter isfinite sync per step
         self.callbacks_class = SafetyMetricsCallback
         self._update_settings(SAFE_TRAINING_DEFAULTS)
@@ -244,6 +246,11 @@ class SafePPOConfig(PPOConfig):
         normalization = self.cost_advantage_normalization
         check_choice("cost_advantage_normalization", normalization, get_args(AdvantageNormalization))
         self._check_update_path()
+        if self.is_multi_agent and self.env_runner_cls is SafeEnvRunner:
+            raise ValueError(
+                "`env_runner_cls` = SafeEnvRunner runs single-agent envs; a multi-agent config needs "
+                "env_runners(env_runner_cls=MultiAgentEnvRunner)."
+            )
         if self.model_config.get("vf_share_layers") or self.model_config.get("use_lstm"):
             raise ValueError(
                 "`model_config` must keep vf_share_layers=False and use_lstm=False: the "
