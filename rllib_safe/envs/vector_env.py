@@ -21,7 +21,8 @@ class ListInfoSyncVectorEnv(gym.vector.VectorWrapper):
     gymnasium gathers them into one array per info key and ``DictInfoToList`` splits those back
     per env, Python work per key and env on every vector step, which also turns Python numbers
     into numpy scalars (slower to pickle when the episodes travel to the learners). Reset,
-    seeding, rendering and closing are the wrapped env's.
+    seeding, rendering and closing are the wrapped env's (so the infos of ``reset()``, rare, are
+    as ``DictInfoToList`` gives them).
 
     Only for a ``SyncVectorEnv`` with next-step autoreset over Box observation and action
     spaces (:meth:`can_wrap`).
