@@ -1,7 +1,8 @@
 """End-to-end training throughput (sampling + learning) per algorithm, env and parallelism setting.
 
 For each env, the raw random-action step rate (``benchmarks/env_speed.py``, resets counted) is
-measured in the same run; each training result reports env steps/s over the timed iterations
+measured in the same run, right before and right after each training run (the mean of the two,
+both listed: the machine's speed drifts); each training result reports env steps/s over the timed iterations
 (after one warm-up iteration), its ratio to the raw rate, and where each second goes
 (``result["timers"]``: sampling, learner update, weight sync, the rest), the SGD steps and epochs
 each update ran and the learner's milliseconds per SGD step, and the sampling rate per EnvRunner
@@ -250,10 +251,16 @@ def main() -> None:
                 ),
                 flush=True,
             )
+            raw_before = raw
             for algo in args.algos:
                 for runners, envs, setting, training in runs:
                     row = measure(algo, env_id, runners, envs, args.iterations, training)
+                    # The raw rate right before and right after the run: the machine's speed drifts.
+                    raw_after = raw_env_rate(env_id, args.raw_steps)
+                    raw = (raw_before + raw_after) / 2
                     row["raw_env_steps_per_s"] = round(raw, 1)
+                    row["raw_env_steps_per_s_before_after"] = [round(raw_before, 1), round(raw_after, 1)]
+                    raw_before = raw_after
                     row["ratio_to_raw"] = round(row["train_steps_per_s"] / raw, 3)
                     row["sampling_ratio_to_raw"] = round(row["sampling_steps_per_s_per_env_runner"] / raw, 3)
                     if runners in concurrent:  # against the raw rate with as many processes stepping at once
