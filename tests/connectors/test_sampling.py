@@ -299,6 +299,25 @@ def test_fused_actions_convert_like_rllibs_tensor_to_numpy():
     np.testing.assert_array_equal(ours[Columns.ACTIONS_FOR_ENV], [[0.5], [-1.0]])
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16, np.int32])
+def test_stacked_observations_convert_like_rllibs_numpy_to_tensor(dtype):
+    """float64 observations become float32 (NumpyToTensor's ``.float()``), other dtypes stay."""
+    import torch
+
+    rows = np.random.default_rng(0).normal(0.0, 3.0, (3, 4)).astype(dtype)
+    episodes = []
+    for row in rows:
+        episode = SingleAgentEpisode()
+        episode.add_env_reset(observation=row)
+        episodes.append(episode)
+    stacked = StackedObservations()(rl_module=None, batch={}, episodes=episodes)[Columns.OBS]
+    expected = torch.from_numpy(rows.copy())
+    if expected.is_floating_point() and expected.dtype != torch.float16:
+        expected = expected.float()
+    assert stacked.dtype == expected.dtype
+    assert torch.equal(stacked, expected)
+
+
 def test_fused_pieces_refuse_a_stateful_module():
     class Stateful:
         def is_stateful(self):
