@@ -176,8 +176,8 @@ class MeanStdFilter(RLlibMeanStdFilter):
             normalized = normalized - stats.mean
         if obs_filter.destd:
             normalized = normalized / (stats.std + _SMALL_NUMBER)
-        if obs_filter.clip:
-            normalized = np.clip(normalized, -obs_filter.clip, obs_filter.clip)
+        if obs_filter.clip:  # np.clip's values (NaN included) in two ufunc calls
+            normalized = np.minimum(np.maximum(normalized, -obs_filter.clip), obs_filter.clip)
         normalized = normalized.astype(obs.dtype, copy=False)
         space = self.observation_space
         for episode, row in zip(sa_episodes, normalized):
