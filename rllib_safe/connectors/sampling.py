@@ -109,6 +109,12 @@ def timed_as_one(pipeline: ConnectorPipelineV2) -> ConnectorPipelineV2:
     return pipeline
 
 
+def _clip(x: np.ndarray, low, high) -> np.ndarray:
+    """``np.clip(x, low, high)`` value for value (NaN included), in two ufunc calls without
+    ``np.clip``'s Python wrapper (on the EnvRunner's per-step path)."""
+    return np.minimum(np.maximum(x, low), high)
+
+
 def _push_batch(stat: RunningStat, x: np.ndarray) -> None:
     """``stat.push(row)`` for every row of ``x``, as one update (Chan et al.'s parallel Welford).
 
@@ -176,8 +182,8 @@ class MeanStdFilter(RLlibMeanStdFilter):
             normalized = normalized - stats.mean
         if obs_filter.destd:
             normalized = normalized / (stats.std + _SMALL_NUMBER)
-        if obs_filter.clip:  # np.clip's values (NaN included) in two ufunc calls
-            normalized = np.minimum(np.maximum(normalized, -obs_filter.clip), obs_filter.clip)
+        if obs_filter.clip:
+            normalized = _clip(normalized, -obs_filter.clip, obs_filter.clip)
         normalized = normalized.astype(obs.dtype, copy=False)
         space = self.observation_space
         for episode, row in zip(sa_episodes, normalized):
@@ -246,11 +252,11 @@ class BatchedNormalizeAndClipActions(ConnectorV2):
         low, high, width, mode = bounds
         actions = np.asarray(batch[Columns.ACTIONS])
         if mode == "unsquash":
-            actions = np.minimum(np.maximum(low + (actions + 1.0) * width / 2.0, low), high)
+            actions = _clip(low + (actions + 1.0) * width / 2.0, low, high)
         elif mode == "shift":
             actions = low + actions
         elif mode == "clip":
-            actions = np.minimum(np.maximum(actions, low), high)
+            actions = _clip(actions, low, high)
         else:
             actions = actions.copy()
         batch[Columns.ACTIONS_FOR_ENV] = actions
@@ -259,8 +265,7 @@ class BatchedNormalizeAndClipActions(ConnectorV2):
     def _bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, str] | None:
         """The action space's ``low``, ``high``, ``high - low`` and what to do with an action
         (``unsquash``, ``shift``, ``clip`` or ``copy``), worked out once per space; None for a
-        space other than a Box. ``np.minimum(np.maximum(x, low), high)`` is ``np.clip(x, low,
-        high)`` value for value (NaN included), with fewer Python calls."""
+        space other than a Box."""
         space = self.action_space
         if self._bounds_of is not space:
             self._bounds_of, self._cached_bounds = space, None
