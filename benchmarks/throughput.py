@@ -1,15 +1,17 @@
 """End-to-end training throughput (sampling + learning) per algorithm, env and parallelism setting.
 
 For each env, the raw random-action step rate (``benchmarks/env_speed.py``, resets counted) is
-measured in the same run, right before and right after each training run (the mean of the two,
-both listed: the machine's speed drifts); each training result reports env steps/s over the timed iterations
-(after one warm-up iteration), its ratio to the raw rate, and where each second goes
-(``result["timers"]``: sampling, learner update, weight sync, the rest), the SGD steps and epochs
-each update ran and the learner's milliseconds per SGD step, and the sampling rate per EnvRunner
-(steps per second of sampling time, divided by the EnvRunners; ``sampling_ratio_to_raw``), and,
-with several EnvRunners, the same against the raw rate per process of as many processes stepping
-the env at once (``sampling_ratio_to_concurrent_raw``: the ceiling when every EnvRunner has a core
-but the cores share the machine). One JSON line per result.
+measured in the same run, between the training iterations: before the first timed iteration and
+after each one, with the training's actors idle (the machine's speed drifts within minutes).
+``RawRateProbe`` measures it in one process alone and, for N > 1 EnvRunners, in N processes
+stepping at once (the ceiling per EnvRunner when each has a core but the cores share the machine).
+Each training result reports env steps/s over the timed iterations (after one warm-up iteration),
+its ratio to the raw rate, and where each second goes (``result["timers"]``: sampling, learner
+update, weight sync, the rest), the SGD steps and epochs each update ran and the learner's
+milliseconds per SGD step, and the sampling rate per EnvRunner (steps per second of sampling time,
+divided by the EnvRunners) against the raw rate: per timed iteration, against the raw rates
+measured right before and right after it, and their median (``sampling_ratio_to_raw``;
+``sampling_ratio_to_concurrent_raw`` against N processes at once). One JSON line per result.
 
     python benchmarks/throughput.py [--algos ppo ppo-lag] [--envs SafetyPointGoal1-v0]
         [--settings 0x1 1x4 2x4] [--iterations 2] [--omnisafe] [--learner-loops fast rllib] [--num-cpus 2]
@@ -26,7 +28,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
+import queue
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -74,41 +79,61 @@ def parse_setting(text: str) -> tuple[int, int]:
     return int(runners), int(envs)
 
 
-def raw_env_rate(env_id: str, steps: int) -> float:
+def _step_on_request(env_id: str, start, requests, rates) -> None:
+    """A probe process: builds the env, then for each step count requested waits for its peers
+    and reports its random-action rate; None ends it."""
     env = make_env(env_id)
     try:
-        return steps_per_second(env, steps, count_resets=True)
+        while (steps := requests.get()) is not None:
+            start.wait()
+            rates.put(steps_per_second(env, steps, count_resets=True))
     finally:
         env.close()
 
 
-def _raw_rate_in_process(env_id: str, steps: int, start, rates) -> None:
-    env = make_env(env_id)
-    start.wait()
-    rates.put(steps_per_second(env, steps, count_resets=True))
-    env.close()
+class RawRateProbe:
+    """``processes`` processes that step the env with random actions at the same time, on request.
 
-
-def concurrent_raw_env_rate(env_id: str, steps: int, processes: int) -> float:
-    """Mean raw rate per process with ``processes`` processes stepping at the same time.
-
-    The ceiling for an EnvRunner when that many EnvRunners sample at once: on a machine whose
-    cores share caches, memory bandwidth or a host, one process per core steps slower than a
-    process alone (``raw_env_rate``).
+    They live through the training runs, so the raw rate is measured between iterations with no
+    process start in between. With one process it is the env's rate alone; with N, the mean
+    rate per process when N step at once: the ceiling for each of N EnvRunners on a machine
+    whose cores share caches, memory bandwidth or a host.
     """
-    import multiprocessing
 
-    context = multiprocessing.get_context("spawn")
-    start, rates = context.Barrier(processes), context.Queue()
-    workers = [
-        context.Process(target=_raw_rate_in_process, args=(env_id, steps, start, rates)) for _ in range(processes)
-    ]
-    for worker in workers:
-        worker.start()
-    measured = [rates.get() for _ in workers]
-    for worker in workers:
-        worker.join()
-    return sum(measured) / processes
+    def __init__(self, env_id: str, processes: int):
+        context = multiprocessing.get_context("spawn")
+        # Held here: the processes receive handles to the barrier's semaphores, which die with it.
+        self._start = context.Barrier(processes)
+        self._rates = context.Queue()
+        self._requests = [context.Queue() for _ in range(processes)]
+        self._workers = [
+            context.Process(target=_step_on_request, args=(env_id, self._start, requests, self._rates), daemon=True)
+            for requests in self._requests
+        ]
+        for worker in self._workers:
+            worker.start()
+
+    def rate(self, steps: int) -> float:
+        """Mean env steps/s per process over ``steps`` timed steps each (after the warm-up steps)."""
+        for requests in self._requests:
+            requests.put(steps)
+        rates = []
+        while len(rates) < len(self._requests):
+            try:
+                rates.append(self._rates.get(timeout=5.0))
+            except queue.Empty:
+                dead = [worker.exitcode for worker in self._workers if not worker.is_alive()]
+                if dead:
+                    raise RuntimeError(
+                        f"a raw-rate probe process exited (exit codes {dead}); see its traceback above"
+                    ) from None
+        return sum(rates) / len(rates)
+
+    def close(self) -> None:
+        for requests in self._requests:
+            requests.put(None)
+        for worker in self._workers:
+            worker.join()
 
 
 def per_iteration(ema_values: list[float], coeff: float = TIMER_EMA_COEFF) -> list[float]:
@@ -153,8 +178,29 @@ def vector_step_breakdown(result: dict, sampling_s: float, steps: float, runners
     return {name: round(value, 1) for name, value in parts.items()} | {"total": round(1e6 * seconds_per_vector_step, 1)}
 
 
-def measure(algo: str, env_id: str, runners: int, envs: int, iterations: int, training: dict) -> dict:
-    """Env steps/s of ``iterations`` timed iterations after one warm-up iteration."""
+def sampling_ratios(
+    steps: list[float], sampling_seconds: list[float], runners: int, raw_rates: list[float]
+) -> list[float]:
+    """Per timed iteration: its sampling env steps/s per EnvRunner over the mean of the raw rates
+    measured right before and right after it (``raw_rates`` has one entry more than ``steps``)."""
+    return [
+        iteration_steps / seconds / max(1, runners) / ((before + after) / 2)
+        for iteration_steps, seconds, before, after in zip(steps, sampling_seconds, raw_rates, raw_rates[1:])
+    ]
+
+
+def measure(
+    algo: str,
+    env_id: str,
+    runners: int,
+    envs: int,
+    iterations: int,
+    training: dict,
+    probes: dict[str, RawRateProbe],
+    raw_steps: int,
+) -> dict:
+    """Env steps/s of ``iterations`` timed iterations after one warm-up iteration, and the raw
+    rate of every probe (``alone``, ``concurrent``) before the first and after each timed one."""
     settings = {"num_env_runners": runners, "num_envs_per_env_runner": envs, **training}
     config = build_config(algo, env_id, settings, seed=0)
     start = time.perf_counter()
@@ -162,13 +208,21 @@ def measure(algo: str, env_id: str, runners: int, envs: int, iterations: int, tr
     build_s = time.perf_counter() - start
     try:
         # The first iteration warms up (first episodes, lazy initialisation) and is not timed.
-        results = [algorithm.train() for _ in range(iterations + 1)]
+        results = [algorithm.train()]
+        raw = {name: [probe.rate(raw_steps)] for name, probe in probes.items()}
+        for _ in range(iterations):
+            results.append(algorithm.train())
+            for name, probe in probes.items():
+                raw[name].append(probe.rate(raw_steps))
     finally:
         algorithm.stop()
-    steps = sum(lookup(r, ITERATION_STEPS_KEY) for r in results[1:])
+    steps = [lookup(r, ITERATION_STEPS_KEY) for r in results[1:]]
     seconds = sum(r[TIME_THIS_ITER_S] for r in results[1:])
+    sampling_seconds = per_iteration([lookup(r, (TIMERS, SAMPLING_TIMER), 0.0) for r in results])
     breakdown, work = time_breakdown(results), sgd_work(results, config)
-    return {
+    train_steps_per_s = sum(steps) / seconds
+    raw_alone = statistics.mean(raw["alone"])
+    row = {
         "algo": algo,
         "env_id": env_id,
         "num_env_runners": runners,
@@ -180,19 +234,28 @@ def measure(algo: str, env_id: str, runners: int, envs: int, iterations: int, tr
         "learner_loop": "fast" if config.fast_update else "rllib",
         "timed_iterations": iterations,
         "build_s": round(build_s, 2),
-        "train_steps_per_s": round(steps / seconds, 1),
+        "train_steps_per_s": round(train_steps_per_s, 1),
         # Sampling alone, per EnvRunner (the local one with 0 runners): env steps per second of
         # sampling time, the rate each EnvRunner core reaches (issue 11 compares it with raw).
-        "sampling_steps_per_s_per_env_runner": round(
-            steps / iterations / max(breakdown["sampling"], 1e-9) / max(1, runners), 1
-        ),
+        "sampling_steps_per_s_per_env_runner": round(sum(steps) / sum(sampling_seconds) / max(1, runners), 1),
         "seconds_per_iteration": breakdown,
         "sampling_us_per_vector_step": vector_step_breakdown(
-            results[-1], breakdown["sampling"], steps / iterations, runners, envs
+            results[-1], breakdown["sampling"], sum(steps) / iterations, runners, envs
         ),
         **work,
         "learner_ms_per_sgd_step": round(1000.0 * breakdown["learner_update"] / work["sgd_steps_per_iteration"], 3),
+        "raw_env_steps_per_s": round(raw_alone, 1),
+        "ratio_to_raw": round(train_steps_per_s / raw_alone, 3),
     }
+    for name, field in (("alone", "sampling_ratio_to_raw"), ("concurrent", "sampling_ratio_to_concurrent_raw")):
+        if name not in raw:
+            continue
+        ratios = sampling_ratios(steps, sampling_seconds, runners, raw[name])
+        row[field] = round(statistics.median(ratios), 3)
+        row[f"{field}_per_iteration"] = [round(ratio, 3) for ratio in ratios]
+        rates = "raw_env_steps_per_s" + ("" if name == "alone" else "_concurrent")
+        row[f"{rates}_between_iterations"] = [round(rate, 1) for rate in raw[name]]
+    return row
 
 
 def main() -> None:
@@ -211,7 +274,9 @@ def main() -> None:
         choices=sorted(LEARNER_LOOPS),
         help="the learner's update loop(s): our fast path, RLlib's own loop",
     )
-    parser.add_argument("--raw-steps", type=int, default=10000, help="steps of the raw env measurement")
+    parser.add_argument(
+        "--raw-steps", type=int, default=4000, help="timed steps per process of each raw env measurement"
+    )
     parser.add_argument("--num-cpus", type=int, default=os.cpu_count(), help="CPUs given to Ray")
     parser.add_argument(
         "--torch-threads",
@@ -236,40 +301,19 @@ def main() -> None:
     ]
     try:
         for env_id in args.envs:
-            raw = raw_env_rate(env_id, args.raw_steps)
-            concurrent = {
-                runners: concurrent_raw_env_rate(env_id, args.raw_steps, runners)
-                for runners in sorted({runners for runners, *_ in runs if runners > 1})
-            }
-            print(
-                json.dumps(
-                    {
-                        "env_id": env_id,
-                        "raw_env_steps_per_s": round(raw, 1),
-                        "raw_env_steps_per_s_per_process_concurrent": {n: round(r, 1) for n, r in concurrent.items()},
-                    }
-                ),
-                flush=True,
-            )
-            raw_before = raw
-            for algo in args.algos:
-                for runners, envs, setting, training in runs:
-                    row = measure(algo, env_id, runners, envs, args.iterations, training)
-                    # The raw rate right before and right after the run: the machine's speed drifts.
-                    raw_after = raw_env_rate(env_id, args.raw_steps)
-                    raw = (raw_before + raw_after) / 2
-                    row["raw_env_steps_per_s"] = round(raw, 1)
-                    row["raw_env_steps_per_s_before_after"] = [round(raw_before, 1), round(raw_after, 1)]
-                    raw_before = raw_after
-                    row["ratio_to_raw"] = round(row["train_steps_per_s"] / raw, 3)
-                    row["sampling_ratio_to_raw"] = round(row["sampling_steps_per_s_per_env_runner"] / raw, 3)
-                    if runners in concurrent:  # against the raw rate with as many processes stepping at once
-                        row["raw_env_steps_per_s_concurrent"] = round(concurrent[runners], 1)
-                        row["sampling_ratio_to_concurrent_raw"] = round(
-                            row["sampling_steps_per_s_per_env_runner"] / concurrent[runners], 3
-                        )
-                    row["setting"] = setting
-                    print(json.dumps(row), flush=True)
+            # Started once per env; they wait for requests between the training iterations.
+            alone = RawRateProbe(env_id, 1)
+            concurrent = {n: RawRateProbe(env_id, n) for n in sorted({runners for runners, *_ in runs if runners > 1})}
+            try:
+                for algo in args.algos:
+                    for runners, envs, setting, training in runs:
+                        probes = {"alone": alone} | ({"concurrent": concurrent[runners]} if runners > 1 else {})
+                        row = measure(algo, env_id, runners, envs, args.iterations, training, probes, args.raw_steps)
+                        row["setting"] = setting
+                        print(json.dumps(row), flush=True)
+            finally:
+                for probe in [alone, *concurrent.values()]:
+                    probe.close()
     finally:
         ray.shutdown()
 

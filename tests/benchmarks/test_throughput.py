@@ -1,0 +1,29 @@
+"""Pure logic of benchmarks/throughput.py, and its raw-rate probe processes."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks import throughput
+
+
+def test_each_iteration_is_compared_with_the_raw_rates_measured_right_before_and_after_it():
+    # 2 EnvRunners: iteration 1 samples 2,000 steps/s per runner between raw rates 1,000 and
+    # 3,000 (mean 2,000); iteration 2 samples 1,000 per runner between 3,000 and 5,000.
+    ratios = throughput.sampling_ratios([4000, 4000], [1.0, 2.0], 2, [1000.0, 3000.0, 5000.0])
+    assert ratios == pytest.approx([1.0, 0.25])
+
+
+def test_the_local_env_runner_counts_as_one():
+    assert throughput.sampling_ratios([3000], [1.0], 0, [3000.0, 3000.0]) == pytest.approx([1.0])
+
+
+@pytest.mark.slow
+def test_the_probe_processes_step_the_env_together_on_every_request():
+    probe = throughput.RawRateProbe("SafetyHopperVelocity-v1", 2)
+    try:
+        rates = [probe.rate(50), probe.rate(50)]
+    finally:
+        probe.close()
+    assert all(rate > 0 for rate in rates)
+    assert not any(worker.is_alive() for worker in probe._workers)
