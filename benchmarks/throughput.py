@@ -55,6 +55,8 @@ from rllib_safe.metrics import (  # noqa: E402
     SAMPLING_TIMER,
     TIME_THIS_ITER_S,
     TIMERS,
+    UPDATE_BATCH_SECONDS,
+    UPDATE_SGD_LOOP_SECONDS,
     WEIGHT_SYNC_TIMER,
     lookup,
 )
@@ -160,12 +162,22 @@ def sgd_work(results: list[dict], config) -> dict:
 
     Each learner takes the same number of steps; ``num_module_steps_trained`` adds up their rows.
     ``epochs_run`` is logged by the fast path only (RLlib's loop runs every epoch).
+    With the fast path, also the mean seconds per update spent building the train batch and in
+    the SGD steps, and the milliseconds per SGD step of the loop alone (per-update work left out).
     """
     timed = [r[LEARNERS][ALL_MODULES] for r in results[1:]]
     rows_per_step = config.minibatch_size * max(1, config.num_learners)
     steps = sum(learner[NUM_MODULE_STEPS_TRAINED] for learner in timed) / len(timed) / rows_per_step
     epochs = sum(learner.get(EPOCHS_RUN, config.num_epochs) for learner in timed) / len(timed)
-    return {"sgd_steps_per_iteration": round(steps, 1), EPOCHS_RUN: round(epochs, 2)}
+    work = {"sgd_steps_per_iteration": round(steps, 1), EPOCHS_RUN: round(epochs, 2)}
+    if all(UPDATE_SGD_LOOP_SECONDS in learner for learner in timed):
+        batch_s, loop_s = (
+            statistics.mean(learner[name] for learner in timed)
+            for name in (UPDATE_BATCH_SECONDS, UPDATE_SGD_LOOP_SECONDS)
+        )
+        work["learner_seconds_per_update"] = {"batch": round(batch_s, 3), "sgd_loop": round(loop_s, 3)}
+        work["learner_ms_per_sgd_step_in_loop"] = round(1000.0 * loop_s / steps, 3)
+    return work
 
 
 def vector_step_breakdown(result: dict, sampling_s: float, steps: float, runners: int, envs: int) -> dict:

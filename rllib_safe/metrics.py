@@ -164,12 +164,18 @@ LAGRANGIAN_MULTIPLIER_KEY: Key = learner_key(LAGRANGIAN_MULTIPLIER)
 EPOCHS_RUN = "epochs_run"
 #: Seconds the first compiled SGD step took, compiling included (``compile_sgd_step``).
 COMPILE_SECONDS = "sgd_step_compile_seconds"
+#: Seconds the last update spent building its train batch (learner connector, device columns).
+UPDATE_BATCH_SECONDS = "update_batch_seconds"
+#: Seconds the last update spent in its SGD steps (metrics flush included).
+UPDATE_SGD_LOOP_SECONDS = "update_sgd_loop_seconds"
 
 #: RLlib's rows trained in this update, summed over the modules and the learners.
 NUM_MODULE_STEPS_TRAINED = "num_module_steps_trained"
 
 EPOCHS_RUN_KEY: Key = all_modules_key(EPOCHS_RUN)
 COMPILE_SECONDS_KEY: Key = all_modules_key(COMPILE_SECONDS)
+UPDATE_BATCH_SECONDS_KEY: Key = all_modules_key(UPDATE_BATCH_SECONDS)
+UPDATE_SGD_LOOP_SECONDS_KEY: Key = all_modules_key(UPDATE_SGD_LOOP_SECONDS)
 
 # -- Per module, every algorithm (under ``learners/<module_id>/``) ---------------------------
 

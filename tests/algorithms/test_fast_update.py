@@ -258,3 +258,29 @@ def test_compiled_step_matches_eager(ray_session):
     _, eager_weights, _ = one_iteration(config.copy(copy_frozen=False))
     assert results[ALL_MODULES]["sgd_step_compile_seconds"] > 0  # compiled, not fallen back
     np.testing.assert_allclose(compiled_weights[0], eager_weights[0], rtol=1e-4, atol=1e-5)
+
+
+# --------------------------------------------------------------------------- where the update's seconds go
+
+
+def test_update_seconds_split_batch_building_from_the_sgd_steps(ray_session, monkeypatch):
+    # Building the batch made 0.2 s slower and every SGD step 0.05 s slower: each shows up in its own figure.
+    import time
+
+    build_batch, sgd_step = fast_update.learner_train_batch, fast_update.FastUpdateMixin.sgd_step
+
+    def slow_batch(*args, **kwargs):
+        time.sleep(0.2)
+        return build_batch(*args, **kwargs)
+
+    def slow_step(self, minibatch):
+        time.sleep(0.05)
+        return sgd_step(self, minibatch)
+
+    monkeypatch.setattr(fast_update, "learner_train_batch", slow_batch)
+    monkeypatch.setattr(fast_update.FastUpdateMixin, "sgd_step", slow_step)
+    results = learner_results(shuffled_epochs(default_config("ppo-lag")))
+    steps = results["default_policy"]["num_module_steps_trained"] / 96
+    assert steps >= 12
+    assert 0.2 <= results[ALL_MODULES]["update_batch_seconds"] < 0.5
+    assert results[ALL_MODULES]["update_sgd_loop_seconds"] >= 0.05 * steps

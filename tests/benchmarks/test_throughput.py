@@ -27,3 +27,22 @@ def test_the_probe_processes_step_the_env_together_on_every_request():
         probe.close()
     assert all(rate > 0 for rate in rates)
     assert not any(worker.is_alive() for worker in probe._workers)
+
+
+def test_sgd_work_splits_the_learner_time_into_batch_building_and_the_sgd_loop():
+    from types import SimpleNamespace
+
+    def result(rows, batch_s, loop_s):
+        learner = {"num_module_steps_trained": rows, "update_batch_seconds": batch_s, "update_sgd_loop_seconds": loop_s}
+        return {"learners": {"__all_modules__": learner}}
+
+    config = SimpleNamespace(minibatch_size=64, num_learners=0, num_epochs=40)
+    # Warm-up (ignored), then 100 and 300 steps of 64 rows: 200 steps and 0.6 s of loop per update.
+    results = [result(64, 9.0, 9.0), result(6400, 1.0, 0.2), result(19200, 3.0, 1.0)]
+    work = throughput.sgd_work(results, config)
+    assert work["sgd_steps_per_iteration"] == 200
+    assert work["learner_seconds_per_update"] == {"batch": 2.0, "sgd_loop": 0.6}
+    assert work["learner_ms_per_sgd_step_in_loop"] == 3.0
+    # RLlib's own loop logs neither: no split.
+    results = [{"learners": {"__all_modules__": {"num_module_steps_trained": 6400}}}] * 2
+    assert "learner_seconds_per_update" not in throughput.sgd_work(results, config)

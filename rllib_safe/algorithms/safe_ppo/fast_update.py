@@ -26,6 +26,10 @@ OmniSafe's schedule (12,500 SGD steps of 64 rows per iteration) that costs as mu
   computing them on the other steps is wasted work.
 * Between epochs, ``stop_after_epoch`` may end the update (target-KL early stopping of the PPO
   learner); ``epochs_run`` logs how many epochs ran.
+* Where the update's seconds go: ``update_batch_seconds`` (the learner connector building the
+  train batch, its columns moved to the device, the old policy recorded) and
+  ``update_sgd_loop_seconds`` (the SGD steps and the metrics flush; a CUDA device is
+  synchronised once at each end), so that per-update work and per-step work are told apart.
 * Optionally the forward pass and losses of each SGD step run under ``torch.compile``
   (``CompiledStep``; gradients and the optimiser step stay eager, as RLlib's optimiser loop
   breaks the graph), falling back to eager mode with a warning where compiling fails.
@@ -50,7 +54,7 @@ from ray.rllib.utils import force_tuple
 from ray.rllib.utils.metrics import ALL_MODULES
 
 from rllib_safe.core.minibatches import cyclic_row_order, epoch_boundaries, num_minibatches
-from rllib_safe.metrics import COMPILE_SECONDS, EPOCHS_RUN
+from rllib_safe.metrics import COMPILE_SECONDS, EPOCHS_RUN, UPDATE_BATCH_SECONDS, UPDATE_SGD_LOOP_SECONDS
 from rllib_safe.rllib_private import forward_train, learner_train_batch
 
 logger = logging.getLogger(__name__)
@@ -274,6 +278,7 @@ class FastUpdateMixin:
         training_data.solve_refs()
         assert training_data.batches is None, "`training_data.batches` must be None!"
         self._weights_seq_no += 1
+        started = time.perf_counter()
         batch = learner_train_batch(self, training_data)
         for module_id in list(batch.policy_batches):
             if not self.should_module_be_updated(module_id, batch):
@@ -285,12 +290,14 @@ class FastUpdateMixin:
                 minibatch_size=minibatch_size,
                 shuffle=shuffle_batch_per_epoch and num_epochs > 1,
                 num_total_minibatches=num_total_minibatches,
+                started=started,
             )
         self.after_gradient_based_update(timesteps=timesteps)
         if not _no_metrics_reduce:
             return self.metrics.reduce()
 
-    def _train_on_batch(self, batch, *, num_epochs, minibatch_size, shuffle, num_total_minibatches) -> None:
+    def _train_on_batch(self, batch, *, num_epochs, minibatch_size, shuffle, num_total_minibatches, started) -> None:
+        """The SGD steps on ``batch``, built from the training data since ``started`` (``perf_counter``)."""
         columns = {
             module_id: as_tensor_columns(module_id, dict(module_batch), self._device)
             for module_id, module_batch in batch.policy_batches.items()
@@ -313,6 +320,7 @@ class FastUpdateMixin:
         self.start_epochs(columns)
         for module in self.module.values():
             module.train()
+        loop_started = self._device_clock()
         metrics, self.metrics = self.metrics, DeferredMetrics(self.metrics)
         try:
             loss_per_module, steps_run, epochs_run = self._run_steps(
@@ -322,8 +330,17 @@ class FastUpdateMixin:
             deferred, self.metrics = self.metrics, metrics
             deferred.flush()
             self.log_diagnostics = True
+        loop_ended = self._device_clock()
+        self.metrics.log_value((ALL_MODULES, UPDATE_BATCH_SECONDS), loop_started - started, window=1)
+        self.metrics.log_value((ALL_MODULES, UPDATE_SGD_LOOP_SECONDS), loop_ended - loop_started, window=1)
         totals = {module_id: rows * steps_run for module_id, rows in rows_per_step.items()}
         self._log_update_summary(loss_per_module, epochs_run, StepCounts(totals, batch.env_steps() * steps_run))
+
+    def _device_clock(self) -> float:
+        """``time.perf_counter()`` once the learner's CUDA device (if any) has done its queued work."""
+        if self._device is not None and torch.device(self._device).type == "cuda":
+            torch.cuda.synchronize(self._device)
+        return time.perf_counter()
 
     def _run_steps(self, columns, row_indices, num_epochs, counts) -> tuple[dict, int, int]:
         """The SGD steps, with the epoch checks; (last losses, steps run, epochs run)."""
