@@ -1,7 +1,7 @@
 """Throughput of OmniSafe 0.5 and rllib-safe side by side, at identical hyperparameters, one after the other.
 
     python benchmarks/compare_omnisafe.py [--algo ppo-lag] [--env SafetyHopperVelocity-v1]
-        [--omnisafe-epochs 2] [--iterations 2] [--settings 0x1 2x4] [--tag 2cores] [--smoke]
+        [--omnisafe-epochs 2] [--iterations 2] [--settings 0x1 2x8] [--tag 2cores] [--smoke]
 
 OmniSafe needs gymnasium 0.28 and cannot share our venv: its own venv (``.venv-omnisafe``) is built
 on first use by ``benchmarks/omnisafe/setup_venv.sh``. OmniSafe trains first
@@ -161,7 +161,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--env", default="SafetyHopperVelocity-v1")
     parser.add_argument("--omnisafe-epochs", type=int, default=2, help="OmniSafe epochs (iterations), all timed")
     parser.add_argument("--iterations", type=int, default=2, help="our timed iterations after one warm-up")
-    parser.add_argument("--settings", nargs="+", default=["0x1", "2x4"], help="our RUNNERSxENVS settings")
+    parser.add_argument("--settings", nargs="+", default=["0x1", "2x8"], help="our RUNNERSxENVS settings")
     parser.add_argument("--torch-threads", type=int, default=1, help="torch threads per process, both sides")
     parser.add_argument("--omnisafe-venv", type=Path, default=REPO / ".venv-omnisafe")
     parser.add_argument("--tag", default=f"{os.cpu_count()}cores", help="results file suffix")

@@ -14,7 +14,7 @@ measured right before and right after it, and their median (``sampling_ratio_to_
 ``sampling_ratio_to_concurrent_raw`` against N processes at once). One JSON line per result.
 
     python benchmarks/throughput.py [--algos ppo ppo-lag] [--envs SafetyPointGoal1-v0]
-        [--settings 0x1 1x4 2x4] [--iterations 2] [--omnisafe] [--learner-loops fast rllib] [--num-cpus 2]
+        [--settings 0x1 1x8 2x8] [--iterations 2] [--omnisafe] [--learner-loops fast rllib] [--num-cpus 2]
 
 Settings are ``RUNNERSxENVS``: ``num_env_runners`` x ``num_envs_per_env_runner``. ``--omnisafe``
 also runs every setting with OmniSafe's on-policy hyperparameters (``PRESETS["omnisafe"]``:
@@ -63,7 +63,7 @@ from rllib_safe.metrics import (  # noqa: E402
 from rllib_safe.runs.config import build_config  # noqa: E402
 
 DEFAULT_ENVS = ["SafetyHopperVelocity-v1", "SafetyPointGoal1-v0"]
-DEFAULT_SETTINGS = ["0x1", "1x4", "2x4"]
+DEFAULT_SETTINGS = ["0x1", "1x8", "2x8"]
 #: OmniSafe's on-policy defaults (configs/on-policy/*.yaml): 20000 steps per epoch, 40 update
 #: iterations over minibatches of 64 steps, target-KL early stop at 0.02.
 OMNISAFE = PRESETS["omnisafe"]
