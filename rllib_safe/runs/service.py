@@ -106,6 +106,32 @@ class PreparedRun:
         return algo, files
 
 
+def local_ray_cpus() -> float:
+    """The CPUs of the Ray instance a run without ``--address`` uses: the running one, else this machine's."""
+    import ray
+
+    return float(ray.cluster_resources().get("CPU", 0.0)) if ray.is_initialized() else float(os.cpu_count() or 1)
+
+
+def check_local_cpus(config, cpus: float) -> None:
+    """Raises ConfigError where the EnvRunners and learners ask for more CPUs than ``cpus``: on the
+    embedded Ray instance they would wait for them forever, and the run would hang without a word."""
+    learner_cpus = config.num_cpus_per_learner
+    if learner_cpus == "auto":  # RLlib: a CPU for a CPU learner, none beside a GPU
+        learner_cpus = 0 if config.num_gpus_per_learner else 1
+    runners = config.num_env_runners * config.num_cpus_per_env_runner
+    needed = runners + config.num_learners * learner_cpus
+    if needed <= cpus:
+        return
+    fitting = int((cpus - config.num_learners * learner_cpus) // config.num_cpus_per_env_runner)
+    raise ConfigError(
+        f"`num_env_runners` = {config.num_env_runners} ({config.num_cpus_per_env_runner:g} CPU each) and "
+        f"`num_learners` = {config.num_learners} ({learner_cpus:g} CPU each) need {needed:g} CPUs, but the local "
+        f"Ray instance has {cpus:g}: they would wait for CPUs forever. Use num_env_runners <= {max(fitting, 0)} "
+        "here (--set num_env_runners=...), or --address to train on a cluster."
+    )
+
+
 def prepare_run(options: TrainOptions) -> PreparedRun:
     """Every check that needs no Ray: the config (new run) or the checkpoints (resume), the run directory.
 
@@ -128,6 +154,8 @@ def prepare_run(options: TrainOptions) -> PreparedRun:
             options.algo, options.env, options.settings(), preset=options.preset, seed=options.seed,
             placement=options.placement(),
         )
+        if not (options.address or os.environ.get("RAY_ADDRESS")):
+            check_local_cpus(config, local_ray_cpus())
         run_dir = Path(options.run_dir or default_run_dir(options.algo, options.env, options.seed))
         check_writable(run_dir)
         return PreparedRun(options, run_dir, options.timesteps, config=config)

@@ -64,6 +64,25 @@ def test_every_config_setting_is_accepted_by_name(ray_must_not_start, monkeypatc
     assert (config.num_env_runners, config.num_cpus_per_env_runner, config.lr) == (3, 0.5, 1e-4)
 
 
+def test_more_env_runners_than_local_cpus_is_refused_before_ray_starts(ray_must_not_start, monkeypatch, capsys):
+    """On the embedded instance they would wait for CPUs forever (no message from a quiet console)."""
+    monkeypatch.setattr("rllib_safe.runs.service.local_ray_cpus", lambda: 2.0)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    assert main(["train", *SHORT_RUN, "--set", "num_env_runners=3"]) == 2
+    err = capsys.readouterr().err
+    assert "`num_env_runners` = 3 (1 CPU each) and `num_learners` = 0 (1 CPU each) need 3 CPUs" in err
+    assert "the local Ray instance has 2" in err and "Use num_env_runners <= 2" in err
+
+
+def test_more_env_runners_than_local_cpus_is_left_to_a_cluster(monkeypatch, tmp_path):
+    from rllib_safe.runs import TrainOptions, prepare_run
+
+    monkeypatch.setattr("rllib_safe.runs.service.local_ray_cpus", lambda: 2.0)
+    options = TrainOptions(algo="ppo-lag", env="BudgetEnv", run_dir=tmp_path, address="ray://head:10001",
+                           overrides={"num_env_runners": 8})
+    assert prepare_run(options).config.num_env_runners == 8
+
+
 def test_preset_reaches_the_config_and_set_overrides_it():
     from rllib_safe.runs import TrainOptions, build_config
 

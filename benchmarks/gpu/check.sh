@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The GPU learner check of issue 11, run on the device machine (an NVIDIA GPU, no
+# registry): the per-SGD-step figure at minibatch 64 and 4096 (benchmarks/sgd_step.py
+# --device cuda: plain eager torch, our fast path, RLlib's loop) and a short PPO-Lag and
+# PCRPO run with the learner on the GPU (num_gpus_per_learner=1). Results under $OUT.
+#
+# Here first: bash benchmarks/gpu/wheels.sh (bundles .whl/1 .. .whl/N). Then one device
+# call per bundle, all but the last staging it on the (warm) machine:
+#     carry [".whl/1"]: bash benchmarks/gpu/check.sh stage .whl/1
+#     ...
+#     carry [".whl/N"]: bash benchmarks/gpu/check.sh run .whl/N
+# On a machine with the stack installed (a CPU dry run, say): SKIP_INSTALL=1 DEVICE=cpu
+# RUNNERS=1 PY=.venv/bin/python bash benchmarks/gpu/check.sh run
+set -euo pipefail
+STAGE=/tmp/rllib-safe-wheels SITE=/tmp/rllib-safe-site
+OUT="${OUT:-results/gpu_check}" DEVICE="${DEVICE:-cuda}" PY="${PY:-python3}" RUNNERS="${RUNNERS:-4}"
+mode="${1:?usage: check.sh stage|run [BUNDLE]}" bundle="${2:-}"
+export PYTHONUNBUFFERED=1
+
+if [ -n "$bundle" ]; then mkdir -p "$STAGE" && cp "$bundle"/* "$STAGE"/ && ls "$STAGE" | wc -l; fi
+[ "$mode" = stage ] && exit 0
+[ "$mode" = run ] || { echo "check.sh: mode '$mode' is not one of: stage, run" >&2; exit 2; }
+
+mkdir -p "$OUT"
+if [ "${SKIP_INSTALL:-0}" != 1 ]; then
+    mkdir -p "$STAGE/whl"
+    for first in "$STAGE"/*.part01; do
+        wheel=$(basename "${first%.part01}")
+        cat "$STAGE/$wheel".part* > "$STAGE/whl/$wheel"
+    done
+    "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$SITE" "$STAGE"/whl/*.whl
+    export PYTHONPATH="$SITE:$PWD"
+fi
+{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true; "$PY" -c "import torch, ray; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'ray', ray.__version__)"; } | tee "$OUT/machine.txt"
+
+"$PY" benchmarks/sgd_step.py --device "$DEVICE" --minibatch-sizes 64 4096 --impls eager fast_path rllib_loop \
+    --steps 200 --repeats 3 | tee "$OUT/sgd_step.jsonl"
+
+gpus=$([ "$DEVICE" = cuda ] && echo 1 || echo 0)
+for algo in ppo-lag pcrpo; do
+    "$PY" -m rllib_safe train --algo "$algo" --env SafetyHopperVelocity-v1 --cost-limit 25 --timesteps 16000 \
+        --seed 0 --set num_gpus_per_learner="$gpus" --set num_env_runners="$RUNNERS" --run-dir "$OUT/run-$algo" \
+        2>&1 | tail -25 | tee "$OUT/train-$algo.txt"
+done
