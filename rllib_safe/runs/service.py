@@ -30,6 +30,11 @@ class UsageError(ValueError):
     """Bad input found while setting a run up (settings, env id, checkpoint, run directory)."""
 
 
+def ray_address(address: str | None) -> str | None:
+    """The cluster a run joins: ``address`` (``--address``), else ``RAY_ADDRESS``; None: an embedded instance."""
+    return address or os.environ.get("RAY_ADDRESS")
+
+
 def init_ray(address: str | None, *, dashboard: bool = False, verbose: bool = False) -> str | None:
     """Connects to ``address`` / ``RAY_ADDRESS`` if given, else starts Ray on this machine's CPUs.
 
@@ -44,7 +49,7 @@ def init_ray(address: str | None, *, dashboard: bool = False, verbose: bool = Fa
     if ray.is_initialized():
         return None
     quiet_console(verbose)
-    address = address or os.environ.get("RAY_ADDRESS")
+    address = ray_address(address)
     if address:
         context = ray.init(address=address, **ray_init_kwargs(verbose))
     else:
@@ -119,11 +124,11 @@ def check_local_cpus(config, cpus: float) -> None:
     learner_cpus = config.num_cpus_per_learner
     if learner_cpus == "auto":  # RLlib: a CPU for a CPU learner, none beside a GPU
         learner_cpus = 0 if config.num_gpus_per_learner else 1
-    runners = config.num_env_runners * config.num_cpus_per_env_runner
-    needed = runners + config.num_learners * learner_cpus
+    learners = config.num_learners * learner_cpus
+    needed = config.num_env_runners * config.num_cpus_per_env_runner + learners
     if needed <= cpus:
         return
-    fitting = int((cpus - config.num_learners * learner_cpus) // config.num_cpus_per_env_runner)
+    fitting = int((cpus - learners) // config.num_cpus_per_env_runner)
     raise ConfigError(
         f"`num_env_runners` = {config.num_env_runners} ({config.num_cpus_per_env_runner:g} CPU each) and "
         f"`num_learners` = {config.num_learners} ({learner_cpus:g} CPU each) need {needed:g} CPUs, but the local "
@@ -154,7 +159,7 @@ def prepare_run(options: TrainOptions) -> PreparedRun:
             options.algo, options.env, options.settings(), preset=options.preset, seed=options.seed,
             placement=options.placement(),
         )
-        if not (options.address or os.environ.get("RAY_ADDRESS")):
+        if ray_address(options.address) is None:
             check_local_cpus(config, local_ray_cpus())
         run_dir = Path(options.run_dir or default_run_dir(options.algo, options.env, options.seed))
         check_writable(run_dir)
