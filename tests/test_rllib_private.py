@@ -63,3 +63,22 @@ def test_checkpoint_config_dict_reads_the_saved_config(algo, tmp_path):
     algo.save_to_path(str(tmp_path))
     config = rllib_private.checkpoint_config_dict(find_checkpoint(tmp_path))
     assert config["env"] == "BudgetEnv" and np.isclose(config["cost_limit"], algo.config.cost_limit)
+
+
+def test_split_arrays_per_env_directly_keeps_rllibs_rows():
+    from ray.rllib.env import single_agent_env_runner
+    from ray.rllib.utils.spaces.space_utils import unbatch as rllib_unbatch
+
+    rllib_private.split_arrays_per_env_directly()
+    rllib_private.split_arrays_per_env_directly()  # idempotent: one wrapper, not two
+    ours = single_agent_env_runner.unbatch
+    assert ours.splits_arrays_directly and ours is not rllib_unbatch
+    for batch in (np.arange(24.0).reshape(8, 3), np.arange(5), np.zeros((4, 2, 2), np.float32)):
+        rows = ours(batch)
+        expected = rllib_unbatch(batch)
+        assert len(rows) == len(expected) == len(batch)
+        for row, want in zip(rows, expected):
+            assert type(row) is type(want)
+            np.testing.assert_array_equal(row, want)
+    nested = {"a": np.arange(4).reshape(2, 2), "b": (np.ones(2), np.zeros(2))}
+    assert [str(row) for row in ours(nested)] == [str(row) for row in rllib_unbatch(nested)]

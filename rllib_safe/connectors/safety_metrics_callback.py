@@ -38,6 +38,12 @@ class SafetyMetricsCallback(RLlibCallback):
             info[CUMULATIVE_COST_INFO] = 0.0
             self._tracked_episodes.add(episode.id_)
 
+    @property
+    def wants_episode_steps(self) -> bool:
+        """Whether an ongoing episode's cost is kept here, or a subclass has its own
+        ``on_episode_step`` (``SafeEnvRunner`` skips the per-step call otherwise)."""
+        return bool(self._tracked_episodes) or type(self).on_episode_step is not SafetyMetricsCallback.on_episode_step
+
     def on_episode_step(self, *, episode, env_runner=None, **kwargs) -> None:
         if episode.id_ not in self._tracked_episodes:
             return  # CostContract keeps the cost (and checks it)

@@ -73,12 +73,24 @@ class CostWrapper(gym.Wrapper):
 CUMULATIVE_COST_INFO = "cumulative_cost"
 
 
+def _numpy_scalars_to_python(info: dict) -> None:
+    """Replaces, in place, each top-level numpy scalar value of ``info`` with its Python number."""
+    for key, value in info.items():
+        if isinstance(value, np.generic):
+            info[key] = value.item()
+
+
 class CostContract(gym.Wrapper):
     """Guarantees a float ``info["cost"] >= 0`` on every step and 0.0 on reset.
 
     ``info["cumulative_cost"]`` is the cost accumulated in the episode up to and including
     the step (0.0 on reset): the cost pipeline's per-step bookkeeping, done here rather than
     in an EnvRunner callback per step.
+
+    Info values that are numpy scalars (MuJoCo tasks report ``x_velocity`` and the like as
+    ``np.float64``) become the Python numbers of the same value: every step's info travels
+    pickled with the episodes from the EnvRunners to the learners, and a numpy scalar takes
+    several times longer to pickle than a float.
     """
 
     def __init__(self, env: gym.Env) -> None:
@@ -87,6 +99,7 @@ class CostContract(gym.Wrapper):
 
     def reset(self, **kwargs: Any) -> tuple:
         obs, info = self.env.reset(**kwargs)
+        _numpy_scalars_to_python(info)
         info["cost"] = 0.0
         self._episode_cost = 0.0
         info[CUMULATIVE_COST_INFO] = 0.0
@@ -96,6 +109,7 @@ class CostContract(gym.Wrapper):
         obs, reward, terminated, truncated, info = _five_tuple(self.env.step(action))
         if "cost" not in info:
             raise MissingCostError(self.env)
+        _numpy_scalars_to_python(info)
         cost = float(np.asarray(info["cost"]).item())
         if not cost >= 0.0:
             raise ValueError(f"{self.env} returned cost {cost}; costs must be >= 0")

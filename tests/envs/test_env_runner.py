@@ -6,12 +6,18 @@ import numpy as np
 import pytest
 import torch
 from gymnasium.wrappers.vector import DictInfoToList
+from ray.rllib.callbacks.callbacks import RLlibCallback
 from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
+from ray.tune.registry import register_env
 
 from rllib_safe.algorithms import default_config
-from rllib_safe.envs import register_envs
+from rllib_safe.connectors import SafetyMetricsCallback
+from rllib_safe.connectors.columns import CUMULATIVE_COST_INFO
+from rllib_safe.envs import CostContract, register_envs
 from rllib_safe.envs.env_runner import SafeEnvRunner
+from rllib_safe.envs.known_optimum import BudgetEnv
 from rllib_safe.envs.vector_env import ListInfoSyncVectorEnv
+from rllib_safe.rllib_private import callback_objects
 
 register_envs()
 
@@ -56,3 +62,64 @@ def test_a_multi_agent_config_names_the_env_runner_to_use():
     multi_agent = config("BudgetEnv").multi_agent(policies={"a", "b"}, policy_mapping_fn=lambda agent_id, *_, **__: "a")
     with pytest.raises(ValueError, match="env_runner_cls.*MultiAgentEnvRunner"):
         multi_agent.validate()
+
+
+register_env("ContractBudgetEnv", lambda env_config: CostContract(BudgetEnv(env_config)))
+
+
+class StepCounter(RLlibCallback):
+    def __init__(self):
+        super().__init__()
+        self.steps = 0
+
+    def on_episode_step(self, **kwargs):
+        self.steps += 1
+
+
+class CountingMetricsCallback(SafetyMetricsCallback):
+    """A subclass with its own ``on_episode_step``: it wants every step, whatever the env."""
+
+    def __init__(self):
+        super().__init__()
+        self.steps = 0
+
+    def on_episode_step(self, **kwargs):
+        super().on_episode_step(**kwargs)
+        self.steps += 1
+
+
+def sampled_steps(runner, num_timesteps=60):
+    return sum(len(episode) for episode in runner.sample(num_timesteps=num_timesteps))
+
+
+@pytest.mark.parametrize("callback_class", [StepCounter, CountingMetricsCallback])
+def test_callbacks_defining_on_episode_step_see_every_env_step(callback_class):
+    runner = SafeEnvRunner(config=config("ContractBudgetEnv").callbacks([SafetyMetricsCallback, callback_class]))
+    steps = sampled_steps(runner)
+    assert steps >= 60 and callback_objects(runner)[1].steps == steps
+
+
+def test_a_configured_on_episode_step_function_sees_every_env_step():
+    calls = []
+    runner = SafeEnvRunner(
+        config=config("ContractBudgetEnv").callbacks(on_episode_step=lambda **kwargs: calls.append(1))
+    )
+    steps = sampled_steps(runner)
+    assert steps >= 60 and len(calls) == steps
+
+
+@pytest.mark.parametrize(("env_id", "tracked"), [("ContractBudgetEnv", False), ("BudgetEnv", True)])
+def test_the_cost_callback_runs_per_step_only_where_the_env_keeps_no_cost(env_id, tracked, monkeypatch):
+    calls = []
+    on_episode_step = SafetyMetricsCallback.on_episode_step
+
+    def spy(self, **kwargs):
+        calls.append(1)
+        on_episode_step(self, **kwargs)
+
+    monkeypatch.setattr(SafetyMetricsCallback, "on_episode_step", spy)
+    runner = SafeEnvRunner(config=config(env_id))
+    episodes = runner.sample(num_timesteps=60)
+    assert len(calls) == (sum(len(episode) for episode in episodes) if tracked else 0)
+    costs = [float(episode.get_infos(-1)[CUMULATIVE_COST_INFO]) for episode in episodes if episode.is_done]
+    assert costs and all(cost >= 0 for cost in costs)  # the episode cost is kept either way

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from rllib_safe.envs import (
+    CostContract,
     CostWrapper,
     MissingCostError,
     SixTupleToFiveTuple,
@@ -32,8 +33,12 @@ def test_multi_agent_ids_unsupported(env_id: str) -> None:
 
 def test_known_ids_cover_all_families() -> None:
     ids = set(known_env_ids())
-    for env_id in ("SafetyCarButton2-v0", "SafetyHumanoidVelocity-v1", "SafetyRacecarCircle0Gymnasium-v0",
-                   "SafetyMujocoHalfCheetah-v0"):
+    for env_id in (
+        "SafetyCarButton2-v0",
+        "SafetyHumanoidVelocity-v1",
+        "SafetyRacecarCircle0Gymnasium-v0",
+        "SafetyMujocoHalfCheetah-v0",
+    ):
         assert env_id in ids
 
 
@@ -80,3 +85,30 @@ def test_make_env_detects_six_tuple() -> None:
         assert (reward, info["cost"]) == (1.0, 1.0)
     finally:
         del gym.registry["RllibSafeSixTupleTest-v0"]
+
+
+class _NumpyInfoEnv(_SixTupleEnv):
+    """Reports its infos as numpy scalars and arrays, as MuJoCo tasks do."""
+
+    def reset(self, *, seed=None, options=None):
+        return np.zeros(1, np.float32), {"x_position": np.float64(0.25)}
+
+    def step(self, action):
+        info = {"x_velocity": np.float64(-1.5), "steps": np.int64(3), "hit": np.bool_(True), "pos": np.ones(2)}
+        return np.zeros(1, np.float32), 1.0, np.float32(0.5), False, False, info
+
+
+def test_cost_contract_gives_numpy_scalars_in_infos_as_python_numbers() -> None:
+    env = CostContract(SixTupleToFiveTuple(_NumpyInfoEnv()))
+    _, reset_info = env.reset()
+    assert type(reset_info["x_position"]) is float and reset_info["x_position"] == 0.25
+    info = env.step(1)[4]
+    assert {key: type(info[key]) for key in ("x_velocity", "steps", "hit", "cost", "cumulative_cost")} == {
+        "x_velocity": float,
+        "steps": int,
+        "hit": bool,
+        "cost": float,
+        "cumulative_cost": float,
+    }
+    assert (info["x_velocity"], info["steps"], info["hit"], info["cost"]) == (-1.5, 3, True, 0.5)
+    np.testing.assert_array_equal(info["pos"], np.ones(2))  # arrays are left as they are
