@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from rllib_safe.algorithms.validation import cpu_shortfall
 from rllib_safe.runs.config import ConfigError, build_config
 from rllib_safe.runs.loop import format_summary, run_loop
 from rllib_safe.runs.options import TrainOptions
@@ -121,20 +122,13 @@ def local_ray_cpus() -> float:
 def check_local_cpus(config, cpus: float) -> None:
     """Raises ConfigError where the EnvRunners and learners ask for more CPUs than ``cpus``: on the
     embedded Ray instance they would wait for them forever, and the run would hang without a word."""
-    learner_cpus = config.num_cpus_per_learner
-    if learner_cpus == "auto":  # RLlib: a CPU for a CPU learner, none beside a GPU
-        learner_cpus = 0 if config.num_gpus_per_learner else 1
-    learners = config.num_learners * learner_cpus
-    needed = config.num_env_runners * config.num_cpus_per_env_runner + learners
-    if needed <= cpus:
-        return
-    fitting = int((cpus - learners) // config.num_cpus_per_env_runner)
-    raise ConfigError(
-        f"`num_env_runners` = {config.num_env_runners} ({config.num_cpus_per_env_runner:g} CPU each) and "
-        f"`num_learners` = {config.num_learners} ({learner_cpus:g} CPU each) need {needed:g} CPUs, but the local "
-        f"Ray instance has {cpus:g}: they would wait for CPUs forever. Use num_env_runners <= {max(fitting, 0)} "
-        "here (--set num_env_runners=...), or --address to train on a cluster."
-    )
+    shortfall = cpu_shortfall(config, cpus)
+    if shortfall is not None:
+        raise ConfigError(
+            f"{shortfall.describe('the local Ray instance')}: they would wait for CPUs forever. Use "
+            f"num_env_runners <= {shortfall.fitting_env_runners} here (--set num_env_runners=...), or --address "
+            "to train on a cluster."
+        )
 
 
 def prepare_run(options: TrainOptions) -> PreparedRun:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 from ray.rllib.core.columns import Columns
@@ -140,3 +142,38 @@ def test_checkpoint_restores_learner_state(ray_session, tmp_path):
         restored_algo.train()  # training goes on from the restored state
     finally:
         restored_algo.stop()
+
+
+def test_a_python_user_is_warned_before_env_runners_wait_for_cpus_the_cluster_lacks(ray_session, caplog):
+    """``build_algo()`` on a small ``ray.init`` would wait for the missing CPUs without a word."""
+    from rllib_safe.algorithms.safe_ppo.safe_ppo import warn_if_ray_lacks_cpus
+
+    too_many = default_config("ppo-lag").env_runners(num_env_runners=3).learners(num_learners=1)
+    with caplog.at_level(logging.WARNING, logger="rllib_safe.algorithms.safe_ppo.safe_ppo"):
+        warn_if_ray_lacks_cpus(too_many)
+        warn_if_ray_lacks_cpus(default_config("ppo-lag").env_runners(num_env_runners=2))  # fits the 2 CPUs
+    assert len(caplog.records) == 1
+    message = caplog.records[0].getMessage()
+    assert "`num_env_runners` = 3 (1 CPU each) and `num_learners` = 1 (1 CPU each) need 4 CPUs" in message
+    assert "the Ray cluster has 2" in message and "num_env_runners <= 1" in message
+
+
+@pytest.mark.parametrize(
+    ("settings", "cpus", "needed", "fitting"),
+    [
+        ({"num_env_runners": 3, "num_cpus_per_env_runner": 0.5}, 1.0, 1.5, 2),
+        ({"num_env_runners": 2, "num_learners": 2}, 3.0, 4.0, 1),
+        ({"num_env_runners": 1, "num_learners": 2, "num_gpus_per_learner": 1}, 0.5, 1.0, 0),  # GPU learners: 0 CPU
+    ],
+)
+def test_cpu_shortfall_counts_env_runner_and_learner_cpus(settings, cpus, needed, fitting):
+    from rllib_safe.algorithms.validation import cpu_shortfall
+
+    config = default_config("ppo-lag")
+    config.num_env_runners = settings["num_env_runners"]
+    config.num_cpus_per_env_runner = settings.get("num_cpus_per_env_runner", 1)
+    config.num_learners = settings.get("num_learners", 0)
+    config.num_gpus_per_learner = settings.get("num_gpus_per_learner", 0)
+    shortfall = cpu_shortfall(config, cpus)
+    assert (shortfall.needed, shortfall.available, shortfall.fitting_env_runners) == (needed, cpus, fitting)
+    assert cpu_shortfall(config, needed) is None  # exactly enough fits

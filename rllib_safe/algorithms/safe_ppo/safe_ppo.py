@@ -34,7 +34,7 @@ from ray.rllib.utils.metrics import (
     TIMERS,
 )
 
-from rllib_safe.algorithms.validation import check_choice, check_count, check_range
+from rllib_safe.algorithms.validation import check_choice, check_count, check_range, cpu_shortfall
 from rllib_safe.connectors.columns import CUMULATIVE_COST_INFO, TIMESTEP_EPISODE_COST, TIMESTEP_ITERATION
 from rllib_safe.connectors.cost_gae import AdvantageNormalization
 from rllib_safe.connectors.safety_metrics_callback import SafetyMetricsCallback
@@ -50,6 +50,27 @@ from rllib_safe.metrics import (
 from rllib_safe.rllib_private import sample_episodes, wants_component
 
 logger = logging.getLogger(__name__)
+
+
+def warn_if_ray_lacks_cpus(config) -> None:
+    """Logs a warning, before the EnvRunners are created, where they and the learners reserve more
+    CPUs than the running Ray instance has: RLlib waits for them without a word (``rllib-safe
+    train`` refuses such a config on its embedded instance; an autoscaling cluster may add nodes,
+    so here it is a warning)."""
+    import ray
+
+    if not ray.is_initialized():
+        return
+    shortfall = cpu_shortfall(config, float(ray.cluster_resources().get("CPU", 0.0)))
+    if shortfall is not None:
+        logger.warning(
+            "%s: the EnvRunners wait for CPUs, forever on a fixed-size cluster such as a local "
+            "`ray.init(num_cpus=...)`. Set num_env_runners <= %d (`config.env_runners(num_env_runners=...)`) or "
+            "give Ray more CPUs; an autoscaling cluster adds nodes for them.",
+            shortfall.describe("the Ray cluster"),
+            shortfall.fitting_env_runners,
+        )
+
 
 #: Key of J_c's episode window in the algorithm's (checkpointed) state.
 EPISODE_COST_WINDOW_STATE = "episode_cost_window"
@@ -329,6 +350,7 @@ class SafePPO(PPO):
         return SafePPOConfig()
 
     def setup(self, config) -> None:
+        warn_if_ray_lacks_cpus(self.config)
         super().setup(config)
         self.episode_costs = EpisodeCostWindow(self.config.episode_cost_window)
 
