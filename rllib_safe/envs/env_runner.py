@@ -28,6 +28,8 @@ class SafeEnvRunner(SingleAgentEnvRunner):
     def __init__(self, *, config, **kwargs):
         split_arrays_per_env_directly()
         super().__init__(config=config, **kwargs)
+        # Fixed for the EnvRunner's life: worked out once, not on every env step.
+        self._episode_step_functions = bool(self.config.callbacks_on_episode_step)
         self._episode_step_callbacks = [
             callback
             for callback in callback_objects(self)
@@ -46,6 +48,6 @@ class SafeEnvRunner(SingleAgentEnvRunner):
 
     def _wants_episode_steps(self) -> bool:
         """Whether this step's ``on_episode_step`` has anything to do."""
-        if self.config.callbacks_on_episode_step:
-            return True
-        return any(getattr(callback, "wants_episode_steps", True) for callback in self._episode_step_callbacks)
+        return self._episode_step_functions or any(
+            getattr(callback, "wants_episode_steps", True) for callback in self._episode_step_callbacks
+        )
