@@ -9,6 +9,6 @@ PYTHON="${PYTHON:-python3}"
 PIP="$VENV/bin/python -m pip"
 $PIP install --quiet --upgrade pip
 $PIP install --quiet torch==2.13.0
-$PIP install --quiet -e ".[test]"
+$PIP install --quiet -e ".[test,mlflow,wandb,search]"  # every extra: the tests cover them all
 $PIP install --quiet --no-deps safety-gymnasium==1.0.0
 touch "$VENV/.installed"
