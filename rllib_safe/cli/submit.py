@@ -4,7 +4,8 @@ A thin wrapper over ``ray.job_submission.JobSubmissionClient``: the project dire
 to the cluster as the job's working_dir (without .venv, runs, .git and caches), the
 cluster's auth token is sent when one is found (rllib_safe.cluster.find_auth_token), and
 the job id and its dashboard page are printed. ``ray job submit`` does the same; see
-cluster/README.md.
+cluster/README.md. An address where nothing answers, a bad ``--working-dir`` or token path is
+a short error (exit 2, no traceback) before anything is uploaded.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def add_parser(subparsers) -> None:
         "submit",
         help="Submit a command as a Ray job to a cluster.",
         description="Submit a command as a Ray job, e.g. "
-        "`rllib-safe submit --follow -- rllib-safe sweep tune_configs/pcrpo.yaml`.",
+        "`rllib-safe submit --follow -- rllib-safe sweep tune_configs/pcrpo_sensitivity.yaml`.",
     )
     parser.add_argument(
         "--address",
@@ -70,12 +71,23 @@ def job_runtime_env(working_dir: Path) -> dict:
 
 
 def connect(address: str | None):
-    """A JobSubmissionClient for ``address`` that sends the cluster's token if one is found."""
+    """A JobSubmissionClient for ``address`` that sends the cluster's token if one is found.
+
+    Raises ClusterUnreachable (quickly: Ray's client waits without limit) when nothing answers there.
+    """
     from ray.job_submission import JobSubmissionClient
 
-    from rllib_safe.cluster import auth_headers, dashboard_address
+    from rllib_safe.cluster import ClusterUnreachable, auth_headers, check_reachable, dashboard_address
 
-    return JobSubmissionClient(dashboard_address(address), headers=auth_headers())
+    address = dashboard_address(address)
+    headers = auth_headers()
+    check_reachable(address, headers)
+    try:
+        return JobSubmissionClient(address, headers=headers)
+    except ConnectionError:  # it accepted the connection, then the jobs API did not answer
+        raise ClusterUnreachable.at(address, "the port is open but the jobs API does not answer") from None
+    except RuntimeError as err:  # another server, or a Ray too old for the jobs API
+        raise ClusterUnreachable.at(address, f"something answers, but not Ray's jobs API: {err}") from None
 
 
 def follow_logs(client, job_id: str) -> None:
@@ -108,15 +120,21 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from ray.exceptions import AuthenticationError
 
+    from rllib_safe.cli.errors import usage_error
+    from rllib_safe.cluster import ClusterUnreachable
+
     try:
+        runtime_env = job_runtime_env(args.working_dir)
         client = connect(args.address)
     except AuthenticationError as err:
         print(f"rllib-safe submit: the cluster refused the request.\n{err}\n{TOKEN_HINT}", file=sys.stderr)
         return 1
+    except (ClusterUnreachable, ValueError) as err:
+        return usage_error("submit", err)
     job_id = client.submit_job(
         entrypoint=shlex.join(command),
         submission_id=args.job_id,
-        runtime_env=job_runtime_env(args.working_dir),
+        runtime_env=runtime_env,
         entrypoint_num_gpus=args.entrypoint_num_gpus,
     )
     print(f"job id: {job_id}")
