@@ -1,22 +1,33 @@
-"""Reports of a sweep from Tune's own result files: tables, plots and one HTML page.
+"""Reports of sweeps and train runs, any mix: tables, plots and one HTML page.
 
-Trial directories are ``RUN_DIR/<algorithm>/<trial>`` (one Tune experiment per algorithm);
-each holds Tune's ``params.json`` (the trial's config) and ``result.json``
-(one result per line). Results are read as they are, so the report works on finished,
-partial (still running or interrupted) and resumed runs; a resumed trial that repeated
+What is read (``rllib_safe.sweeps.sources``): a sweep directory's trials
+(``RUN_DIR/<algorithm>/<trial>``: Tune's ``params.json`` and ``result.json``) and a
+``rllib-safe train`` run directory (``config.json``, ``results.jsonl``, ``summary.json``).
+Results are read as they are, so the report works on finished, partial (still running or
+killed) and resumed runs, each marked with its status; a resumed trial that repeated
 iterations after its checkpoint keeps the last result of each iteration.
 
-Final return / cost of a trial: the mean of its last K iterations (``final_iterations`` of
-the spec, or ``--last-k``). Per configuration (an algorithm and one point of its search space): mean, std
-(ddof=1) and the 95% Student-t interval of the mean over seeds (NaN with a single seed).
+A configuration is an algorithm and a point of a sweep's search space, or, for train runs, an
+algorithm, an env and the problem settings (the config less the seed and how the run is
+executed: see ``sources``). Final return / cost of a trial: the mean of its last K iterations
+(``final_iterations`` of the first sweep's spec, 5 without a sweep, or ``--last-k``). Per
+configuration: mean, std (ddof=1) and the 95% Student-t interval of the mean over seeds (NaN with
+a single seed). An episode cost cannot be negative: the lower bound of a cost interval, and the
+lower edge of the cost bands and error bars in the plots, are clipped at 0.
+
+Feasibility: a configuration is feasible when its mean final episode cost J_c is at most its
+cost limit d (``cost_limit`` of the trial's or run's config; "unknown" without a cost or a
+limit). The best feasible configuration is the feasible one with the highest mean final return,
+named in the table (``best_feasible``), above the Markdown table and at the top of index.html.
 """
 
 from __future__ import annotations
 
 import html
-import json
 import math
-from dataclasses import dataclass
+import re
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -27,73 +38,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from rllib_safe.metrics import COST_KEY, MODE_METRICS, RETURN_KEY, STEPS_KEY, lookup, module_key
-from rllib_safe.runs.run_dir import read_iterations
-from rllib_safe.sweeps.spec import SPEC_FILE_NAME, SpecError, SweepSpec, load_spec
+from rllib_safe.metrics import COST_KEY, MODE_METRICS, RETURN_KEY, STEPS_KEY, module_key
+from rllib_safe.sweeps.sources import TRAIN_RUNS, ReportRuns, TrialResults, read_runs
+
+#: Leading columns of the summary table; the configurations' point columns follow them.
+LEADING_COLUMNS = ["configuration", "algorithm", "env"]
 
 
-@dataclass
-class TrialResults:
-    """One trial: its config, its results by iteration, and how it ended."""
-
-    name: str
-    algorithm: str
-    config: dict
-    results: list[dict]
-    status: str  # "finished", "errored" or "partial"
-
-    def series(self, key: tuple) -> np.ndarray:
-        return np.array([lookup(result, key) for result in self.results], dtype=float)
-
-    def final(self, key: tuple, last_k: int) -> float:
-        values = self.series(key)[-last_k:]
-        values = values[~np.isnan(values)]
-        return float(values.mean()) if values.size else math.nan
-
-
-def load_trials(run_dir: Path, algorithms: list[str]) -> list[TrialResults]:
-    """Every trial directory (one with a ``params.json``) of each algorithm's Tune experiment."""
-    trials = []
-    for params in [path for name in algorithms for path in sorted((run_dir / name).glob("*/params.json"))]:
-        trial_dir = params.parent
-        results = read_iterations(trial_dir / "result.json")
-        if results and results[-1].get("done"):  # error.txt stays after a failure Tune retried
-            status = "finished"
-        elif (trial_dir / "error.txt").exists():
-            status = "errored"
-        else:
-            status = "partial"
-        config = json.loads(params.read_text())
-        trials.append(TrialResults(trial_dir.name, trial_dir.parent.name, config, results, status))
-    return trials
-
-
-def _format(value) -> str:
-    if isinstance(value, (list, tuple)):
-        return "(" + ", ".join(_format(v) for v in value) + ")"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
-
-
-def axis_values(spec: SweepSpec, config: dict) -> dict[str, str]:
-    """The trial's point of the search space, one label per axis (tied fields as a tuple)."""
-    return {
-        name: _format([config[f] for f in axis.fields] if axis.fields else config[name])
-        for name, axis in spec.search_space.items()
-    }
-
-
-def configuration_label(spec: SweepSpec, trial: TrialResults) -> str:
-    """``algorithm: axis=value, ...``; the algorithm is left out of a one-algorithm sweep."""
-    point = ", ".join(f"{name}={value}" for name, value in axis_values(spec, trial.config).items())
-    if len(spec.algorithm) == 1:
-        return point or trial.algorithm
-    return f"{trial.algorithm}: {point}" if point else trial.algorithm
-
-
-def _title(spec: SweepSpec) -> str:
-    return f"{', '.join(spec.algorithm)} on {spec.env}"
+def _title(runs: ReportRuns) -> str:
+    return f"{', '.join(runs.algorithms)} on {', '.join(runs.envs)}"
 
 
 def _interval(values: np.ndarray) -> tuple[float, float, float, float]:
@@ -109,28 +62,89 @@ def _interval(values: np.ndarray) -> tuple[float, float, float, float]:
     return mean, std, mean - half, mean + half
 
 
-def summary_table(spec: SweepSpec, trials: list[TrialResults], last_k: int) -> pd.DataFrame:
-    """One row per configuration: seeds, trial statuses, final return and cost statistics."""
+def _groups(trials: list[TrialResults]) -> dict[str, list[TrialResults]]:
+    """The trials of each configuration label, in the order the labels first come."""
     groups: dict[str, list[TrialResults]] = {}
     for trial in trials:
-        groups.setdefault(configuration_label(spec, trial), []).append(trial)
-    rows = []
-    for label, members in groups.items():
-        row = {"configuration": label, "algorithm": members[0].algorithm, **axis_values(spec, members[0].config)}
-        row["seeds"] = len(members)
-        row["finished"] = sum(t.status == "finished" for t in members)
-        row["errored"] = sum(t.status == "errored" for t in members)
-        for metric, key in (("return", RETURN_KEY), ("cost", COST_KEY)):
-            mean, std, low, high = _interval(np.array([t.final(key, last_k) for t in members]))
-            row |= {f"{metric}_mean": mean, f"{metric}_std": std}
-            row |= {f"{metric}_ci95_low": low, f"{metric}_ci95_high": high}
-        row["cost_limit"] = members[0].config.get("cost_limit", math.nan)
-        if any(not np.isnan(t.series(module_key(MODE_METRICS[0]))).all() for t in members):
-            counts = {mode: sum(np.nansum(t.series(module_key(mode))) for t in members) for mode in MODE_METRICS}
-            total = sum(counts.values()) or math.nan
-            row |= {f"share_{mode}": counts[mode] / total for mode in MODE_METRICS}
-        rows.append(row)
-    return pd.DataFrame(rows)
+        groups.setdefault(trial.group, []).append(trial)
+    return groups
+
+
+def _statuses(members: list[TrialResults]) -> str:
+    """``2 finished, 1 in progress or killed``: how many trials or runs ended each way."""
+    return ", ".join(f"{count} {status}" for status, count in Counter(t.status for t in members).items())
+
+
+def _final_statistics(metric: str, finals: np.ndarray) -> dict[str, float]:
+    """Mean, std and 95% interval of ``metric``'s final values over seeds; a cost's lower bound is >= 0."""
+    mean, std, low, high = _interval(finals)
+    if metric == "cost" and not math.isnan(low):
+        low = max(low, 0.0)
+    return {f"{metric}_mean": mean, f"{metric}_std": std, f"{metric}_ci95_low": low, f"{metric}_ci95_high": high}
+
+
+def _cost_limit(config: dict) -> float:
+    limit = config.get("cost_limit")
+    return math.nan if limit is None else float(limit)
+
+
+def feasibility(cost_mean: float, cost_limit: float) -> str:
+    """"yes" when the mean final cost is within the limit, "no" above it, "unknown" without either."""
+    if math.isnan(cost_mean) or math.isnan(cost_limit):
+        return "unknown"
+    return "yes" if cost_mean <= cost_limit else "no"
+
+
+def _mode_shares(members: list[TrialResults]) -> dict[str, float]:
+    """PCRPO/CRPO: each update mode's share of the configuration's updates ({} without modes)."""
+    if all(np.isnan(t.series(module_key(MODE_METRICS[0]))).all() for t in members):
+        return {}
+    counts = {mode: sum(np.nansum(t.series(module_key(mode))) for t in members) for mode in MODE_METRICS}
+    total = sum(counts.values()) or math.nan
+    return {f"share_{mode}": counts[mode] / total for mode in MODE_METRICS}
+
+
+def _configuration_row(label: str, members: list[TrialResults], last_k: int) -> dict:
+    """One row of the summary table: the configuration, its trials' statuses and final statistics."""
+    first = members[0]
+    row = {"configuration": label, "algorithm": first.algorithm, "env": first.env, **first.point}
+    row["seeds"] = len(members)
+    row["finished"] = sum(t.status == "finished" for t in members)
+    row["errored"] = sum(t.status in ("errored", "failed") for t in members)
+    row["status"] = _statuses(members)
+    for metric, key in (("return", RETURN_KEY), ("cost", COST_KEY)):
+        row |= _final_statistics(metric, np.array([t.final(key, last_k) for t in members]))
+    row["cost_limit"] = _cost_limit(first.config)
+    row["feasible"] = feasibility(row["cost_mean"], row["cost_limit"])
+    return row | _mode_shares(members)
+
+
+def best_feasible(table: pd.DataFrame) -> pd.Series | None:
+    """The feasible row with the highest mean final return; None when no configuration is feasible."""
+    feasible = table[(table["feasible"] == "yes") & table["return_mean"].notna()]
+    return None if feasible.empty else feasible.loc[feasible["return_mean"].idxmax()]
+
+
+def summary_table(trials: list[TrialResults], last_k: int) -> pd.DataFrame:
+    """One row per configuration: seeds, statuses, final return and cost statistics, feasibility."""
+    rows = [_configuration_row(label, members, last_k) for label, members in _groups(trials).items()]
+    table = pd.DataFrame(rows)
+    points = [name for trial in trials for name in trial.point]
+    table = table[list(dict.fromkeys(LEADING_COLUMNS + points + list(table.columns)))]
+    best = best_feasible(table)
+    table.insert(table.columns.get_loc("feasible") + 1, "best_feasible",
+                 ["yes" if best is not None and label == best["configuration"] else "no"
+                  for label in table["configuration"]])
+    return table
+
+
+def best_feasible_sentence(table: pd.DataFrame) -> str:
+    """``Best feasible configuration: X (final return R, cost C <= limit d).`` or ``...: none feasible.``"""
+    best = best_feasible(table)
+    if best is None:
+        return "Best feasible configuration: none feasible."
+    return (f"Best feasible configuration: {best['configuration']} (final return {best['return_mean']:.3g}, "
+            f"cost {best['cost_mean']:.3g} <= limit {best['cost_limit']:g}).")
 
 
 def _markdown(table: pd.DataFrame) -> str:
@@ -147,11 +161,11 @@ def _cost_limits(table: pd.DataFrame) -> list[float]:
     return sorted({float(v) for v in table["cost_limit"] if not math.isnan(v)})
 
 
-def plot_learning_curves(spec: SweepSpec, trials: list[TrialResults], table: pd.DataFrame, path: Path) -> None:
-    """Return and cost vs env steps, one line per configuration, shaded +- std over seeds."""
+def plot_learning_curves(report_title: str, trials: list[TrialResults], table: pd.DataFrame, path: Path) -> None:
+    """Return and cost vs env steps, one line per configuration, shaded +- std over seeds (cost bands >= 0)."""
     figure, axes = plt.subplots(1, 2, figsize=(13, 4.8))
     for label in table["configuration"]:
-        members = [t for t in trials if configuration_label(spec, t) == label and t.results]
+        members = [t for t in trials if t.group == label and t.results]
         if not members:
             continue
         length = max(len(t.results) for t in members)
@@ -164,15 +178,16 @@ def plot_learning_curves(spec: SweepSpec, trials: list[TrialResults], table: pd.
         for axis, key in zip(axes, (RETURN_KEY, COST_KEY)):
             mean = np.nanmean(padded[key], axis=0)
             std = np.nan_to_num(np.nanstd(padded[key], axis=0))
+            low = np.maximum(mean - std, 0.0) if key == COST_KEY else mean - std
             (line,) = axis.plot(steps, mean, label=label)
-            axis.fill_between(steps, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+            axis.fill_between(steps, low, mean + std, color=line.get_color(), alpha=0.2)
     for limit in _cost_limits(table):
         axes[1].axhline(limit, color="black", linestyle="--", linewidth=1, label=f"cost limit {limit:g}")
     for axis, title in zip(axes, ("Episode return", "Episode cost")):
         axis.set(xlabel="env steps", ylabel=title.lower(), title=title)
         axis.grid(alpha=0.3)
     axes[1].legend(fontsize=7, loc="best")
-    figure.suptitle(f"{_title(spec)} (mean +- std over seeds)")
+    figure.suptitle(f"{report_title} (mean +- std over seeds)")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -190,11 +205,13 @@ def pareto_front(costs: np.ndarray, returns: np.ndarray) -> np.ndarray:
     return np.array(sorted(front, key=lambda i: costs[i]), dtype=int)
 
 
-def plot_tradeoff(spec: SweepSpec, table: pd.DataFrame, path: Path) -> None:
-    """Final return vs final cost per configuration, the cost limit and the Pareto front."""
+def plot_tradeoff(report_title: str, table: pd.DataFrame, path: Path) -> None:
+    """Final return vs final cost per configuration, the cost limit and the Pareto front (cost bars >= 0)."""
     figure, axis = plt.subplots(figsize=(7.5, 5.5))
     costs, returns = table["cost_mean"].to_numpy(float), table["return_mean"].to_numpy(float)
-    axis.errorbar(costs, returns, xerr=np.nan_to_num(table["cost_std"].to_numpy(float)),
+    cost_std = np.nan_to_num(table["cost_std"].to_numpy(float))
+    cost_bars = [np.minimum(cost_std, np.maximum(np.nan_to_num(costs), 0.0)), cost_std]
+    axis.errorbar(costs, returns, xerr=cost_bars,
                   yerr=np.nan_to_num(table["return_std"].to_numpy(float)), fmt="o", alpha=0.8, capsize=3)
     for cost, ret, label in zip(costs, returns, table["configuration"]):
         axis.annotate(label, (cost, ret), fontsize=7, xytext=(4, 4), textcoords="offset points")
@@ -204,7 +221,7 @@ def plot_tradeoff(spec: SweepSpec, table: pd.DataFrame, path: Path) -> None:
     for limit in _cost_limits(table):
         axis.axvline(limit, color="black", linestyle="--", linewidth=1, label=f"cost limit {limit:g}")
     axis.set(xlabel="final episode cost", ylabel="final episode return",
-             title=f"Reward vs cost: {_title(spec)} (mean +- std over seeds)")
+             title=f"Reward vs cost: {report_title} (mean +- std over seeds)")
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
     figure.tight_layout()
@@ -225,9 +242,9 @@ def _annotated_heatmap(figure, axis, grid: pd.DataFrame, cmap: str) -> None:
     figure.colorbar(image, ax=axis)
 
 
-def plot_heatmaps(spec: SweepSpec, table: pd.DataFrame, path: Path) -> None:
-    """Final return and cost over the two swept axes (rows: first axis, columns: second), per algorithm."""
-    row_axis, column_axis = list(spec.search_space)
+def plot_heatmaps(search_axes: list[str], table: pd.DataFrame, path: Path) -> None:
+    """Final return and cost over a sweep's two axes (rows: first axis, columns: second), per algorithm."""
+    row_axis, column_axis = search_axes
     algorithms = list(dict.fromkeys(table["algorithm"]))
     height = 1.8 + 0.6 * table[row_axis].nunique()  # per algorithm: room for the rows, not more
     figure, axes = plt.subplots(len(algorithms), 2, figsize=(12, height * len(algorithms)), squeeze=False)
@@ -264,54 +281,76 @@ def plot_mode_shares(table: pd.DataFrame, path: Path) -> None:
     plt.close(figure)
 
 
-def _html(spec: SweepSpec, run_dir: Path, table: pd.DataFrame, trials, images: list[str], last_k: int) -> str:
-    statuses = pd.Series([t.status for t in trials]).value_counts().to_dict()
-    problems = [
-        f"<li>{html.escape(t.algorithm)}/{html.escape(t.name)}: {t.status}, {len(t.results)} iterations</li>"
+def _trial_list(trials: list[TrialResults]) -> str:
+    """The trials and runs that did not finish, each with its status and how far it got."""
+    items = [
+        f"<li>{html.escape(t.group)}: {html.escape(t.algorithm)}/{html.escape(t.name)}: {html.escape(t.status)}, "
+        f"{len(t.results)} iterations</li>"
         for t in trials
         if t.status != "finished"
     ]
+    return f"<ul>{''.join(items)}</ul>" if items else ""
+
+
+def _html(runs: ReportRuns, table: pd.DataFrame, images: list[str], last_k: int) -> str:
+    statuses = Counter(t.status for t in runs.trials)
+    kind = "Trials" if all(t.source != TRAIN_RUNS for t in runs.trials) else "Trials and runs"
+    where = "Run directory" if len(runs.paths) == 1 else "Run directories"
     return "\n".join([
         "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>{html.escape(spec.name)}</title>",
+        f"<title>{html.escape(runs.name)}</title>",
         ("<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:13px}"
         "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}img{max-width:100%;margin:1em 0}</style>"),
         "</head><body>",
-        f"<h1>{html.escape(spec.name)}: {html.escape(_title(spec))}</h1>",
-        f"<p>Run directory: <code>{html.escape(str(run_dir))}</code>. Trials: "
-        + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))
+        f"<h1>{html.escape(runs.name)}: {html.escape(_title(runs))}</h1>",
+        f"<p id='best-feasible'><b>{html.escape(best_feasible_sentence(table))}</b></p>",
+        f"<p>{where}: " + ", ".join(f"<code>{html.escape(str(path))}</code>" for path in runs.paths)
+        + f". {kind}: " + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))
         + f". Final values: mean of the last {last_k} iterations of each trial; mean, std and 95% "
-        "t-interval over seeds.</p>",
-        f"<ul>{''.join(problems)}</ul>" if problems else "",
+        "t-interval over seeds (cost bounds clipped at 0). Feasible: mean final cost &lt;= cost limit.</p>",
+        _trial_list(runs.trials),
         table.to_html(index=False, float_format=lambda v: f"{v:.3g}", na_rep="-"),
         *[f"<h2>{html.escape(Path(image).stem.replace('_', ' '))}</h2><img src='{image}'>" for image in images],
         "</body></html>",
     ])
 
 
-def write_report(run_dir: str | Path, out: str | Path | None = None, *, last_k: int | None = None) -> Path:
-    """Writes summary.md/.csv, the PNG plots and index.html; returns the report directory."""
-    run_dir = Path(run_dir).expanduser().resolve()
-    if not (run_dir / SPEC_FILE_NAME).exists():
-        raise SpecError(f"{run_dir} is not a sweep run directory: {SPEC_FILE_NAME} is missing")
-    spec = load_spec(run_dir / SPEC_FILE_NAME)
-    trials = load_trials(run_dir, spec.algorithm)
-    if not trials:
-        raise SpecError(f"{run_dir} has no trial results yet (no <algorithm>/*/params.json)")
-    last_k = last_k or spec.final_iterations
-    out = Path(out) if out else run_dir / "report"
+def _heatmap_images(runs: ReportRuns, table: pd.DataFrame, out: Path) -> list[str]:
+    """Heatmaps of each sweep with two search axes, over its own configurations; the image names."""
+    images = []
+    for sweep in runs.sweeps:
+        if len(sweep.spec.search_space) != 2:
+            continue
+        labels = {t.group for t in runs.trials if t.source == sweep.prefix}
+        image = f"heatmaps_{re.sub(r'[^A-Za-z0-9_.-]', '_', sweep.prefix)}.png" if sweep.prefix else "heatmaps.png"
+        plot_heatmaps(list(sweep.spec.search_space), table[table["configuration"].isin(labels)], out / image)
+        images.append(image)
+    return images
+
+
+def write_report(runs: str | Path | Sequence[str | Path], out: str | Path | None = None, *,
+                 last_k: int | None = None) -> Path:
+    """Writes summary.md/.csv, the PNG plots and index.html of sweep and train run directories; returns
+    the report directory (default ``RUN/report`` for a single run; several runs need ``out``).
+
+    Raises:
+        ReportError: a path holds no run, or several runs and no ``out``; nothing is written then.
+        SpecError: a sweep's saved spec does not load.
+    """
+    paths = [runs] if isinstance(runs, (str, Path)) else list(runs)
+    report_runs = read_runs(paths)
+    out = Path(out) if out else report_runs.default_out()
+    last_k = last_k or report_runs.default_last_k()
     out.mkdir(parents=True, exist_ok=True)
-    table = summary_table(spec, trials, last_k)
+    table = summary_table(report_runs.trials, last_k)
     table.to_csv(out / "summary.csv", index=False)
-    (out / "summary.md").write_text(_markdown(table))
+    (out / "summary.md").write_text(f"{best_feasible_sentence(table)}\n\n{_markdown(table)}")
     images = ["learning_curves.png", "reward_vs_cost.png"]
-    plot_learning_curves(spec, trials, table, out / images[0])
-    plot_tradeoff(spec, table, out / images[1])
-    if len(spec.search_space) == 2:
-        images.append("heatmaps.png")
-        plot_heatmaps(spec, table, out / images[-1])
+    plot_learning_curves(_title(report_runs), report_runs.trials, table, out / images[0])
+    plot_tradeoff(_title(report_runs), table, out / images[1])
+    images += _heatmap_images(report_runs, table, out)
     if f"share_{MODE_METRICS[0]}" in table:
         images.append("pcrpo_update_modes.png")
         plot_mode_shares(table, out / images[-1])
-    (out / "index.html").write_text(_html(spec, run_dir, table, trials, images, last_k))
+    (out / "index.html").write_text(_html(report_runs, table, images, last_k))
     return out
