@@ -20,6 +20,12 @@ stack!``                                     algorithm_config`` (``config.valida
                                              EnvRunner and Learner actor)
 ``Install gputil for GPU system              logger ``ray.tune.utils.util``             filter
 monitoring.``                                (``Trainable``'s ``UtilMonitor``)
+``NaN or Inf found in input tensor.``        logger ``tensorboardX.x2num``: Tune's       filter
+                                             TensorBoard logger writing a config with
+                                             ``inf`` entries as hparams (a sweep's
+                                             slack ``inf``, RLlib's ``vf_clip_param``)
+``Checkpoint successfully created at: ...``  logger ``ray.train._internal.storage``       filter
+                                             (every Tune trial actor, each checkpoint)
 ``[... E ...] core_worker.cc:NNNN: Actor     Ray's C++ core worker in the driver; its    stderr
 with class name: 'SingleAgentEnvRunner'      error sink writes straight to fd 2. RLlib   filter
 ... has constructor arguments in the         passes the config to its EnvRunner actors
@@ -58,6 +64,8 @@ QUIET_RECORDS: tuple[tuple[str, str], ...] = (
     ("ray.tune.utils.util", "Install gputil for GPU system monitoring"),
     ("ray._private.authentication.authentication_token_setup",
      "Token authentication is enabled for this Ray cluster"),
+    ("tensorboardX.x2num", "NaN or Inf found in input tensor"),
+    ("ray.train._internal.storage", "Checkpoint successfully created at"),
 )
 
 #: Regular expressions of the driver's stderr lines left out of the console (Ray's C++ logs).

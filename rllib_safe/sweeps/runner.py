@@ -11,7 +11,9 @@ Nothing else is recorded.
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -24,6 +26,9 @@ from ray import tune
 
 from rllib_safe.sweeps.spec import SPEC_FILE_NAME, Axis, SpecError, SweepSpec, load_spec
 
+#: ``rllib-safe sweep --verbose`` -> Tune's own verbosity: 0 and 1 print only our lines.
+TUNE_VERBOSITY = {0: 0, 1: 0, 2: 1}
+
 #: Config key of the grid over the points drawn from the random axes.
 SAMPLE_POINT_KEY = "sample_point"
 
@@ -34,8 +39,8 @@ class _Pick:
     def __init__(self, key: str, *indices: int):
         self.key, self.indices = key, indices
 
-    def __call__(self, spec) -> Any:
-        value = spec.config[self.key]
+    def __call__(self, config: dict) -> Any:
+        value = config[self.key]
         for index in self.indices:
             value = value[index]
         return value
@@ -71,10 +76,42 @@ def base_config(spec: SweepSpec, algorithm: str):
         raise SpecError(f"invalid fixed settings for {algorithm}: {err}") from None
 
 
-def check_settings(spec: SweepSpec) -> None:
-    """SpecError unless every algorithm's fixed settings make a valid config (needs no Ray)."""
+def check_settings(spec: SweepSpec, *, local_cpus: float | None = None) -> None:
+    """SpecError unless the sweep can start (needs no Ray): every algorithm's fixed settings make
+    a valid config, one trial fits in ``local_cpus`` (the embedded Ray instance's CPUs; None: a
+    cluster, not checked), the storage path is writable, and the trackers and the searcher asked
+    for are installed."""
+    from rllib_safe.runs.run_dir import RunDirError, check_writable
+    from rllib_safe.trackers import TrackerError, check_installed
+
     for algorithm in spec.algorithm:
-        base_config(spec, algorithm)
+        config = base_config(spec, algorithm)
+        if local_cpus is not None:
+            _check_trial_fits(config, algorithm, local_cpus)
+    try:
+        check_writable(Path(spec.storage_path).expanduser())
+        check_installed(spec.tracking, flags={"mlflow": "tracking.mlflow", "wandb": "tracking.wandb"})
+    except (RunDirError, TrackerError) as err:
+        raise SpecError(str(err).replace("run directory", "storage_path", 1)) from None
+    if spec.search is not None and spec.search.algorithm == "optuna" and importlib.util.find_spec("optuna") is None:
+        raise SpecError("search.algorithm = 'optuna' needs the optuna package: pip install 'rllib-safe[search]' "
+                        "(or give search.algorithm: random)")
+
+
+def _check_trial_fits(config, algorithm: str, cpus: float) -> None:
+    """SpecError where one trial (its main process, EnvRunners and learners) needs more CPUs than
+    ``cpus``: Tune would keep every trial pending forever."""
+    from rllib_safe.algorithms.validation import cpu_shortfall
+
+    main = config.num_cpus_for_main_process
+    shortfall = cpu_shortfall(config, max(cpus - main, 0.0))
+    if shortfall is not None:
+        raise SpecError(
+            f"one {algorithm} trial needs {shortfall.needed + main:g} CPUs ({shortfall.requested}, and "
+            f"{main:g} for the trial's main process), but the local Ray instance has {cpus:g}: every trial would "
+            f"wait forever. Use env_runners.num_env_runners <= {shortfall.fitting_env_runners} (the spec's "
+            "`smoke:` block, or your own), or --address to run on a cluster."
+        )
 
 
 def param_space(spec: SweepSpec, algorithm: str) -> dict[str, Any]:
@@ -83,9 +120,14 @@ def param_space(spec: SweepSpec, algorithm: str) -> dict[str, Any]:
     Grid axes, the drawn points of the random axes (``sample_point``, see ``sample_points``)
     and the seeds are grids, so Tune crosses them. Each field of a tied or random axis picks
     its value with ``tune.sample_from``, so values such as ``(inf, 0)`` reach the config
-    exactly (the extra keys are ignored by the algorithm).
+    exactly (the extra keys are ignored by the algorithm). A search's axes are Tune's
+    distributions instead, sampled by its searcher, with its one seed.
     """
     space = base_config(spec, algorithm).to_dict()
+    if spec.search is not None:
+        from rllib_safe.sweeps.search import domain
+
+        return space | {name: domain(axis) for name, axis in spec.search_space.items()} | {"seed": spec.seeds[0]}
     points = sample_points(spec)
     if points:
         space[SAMPLE_POINT_KEY] = tune.grid_search(points)
@@ -113,7 +155,24 @@ def sweep_dir(spec: SweepSpec, name: str | None = None) -> Path:
     return Path(spec.storage_path).expanduser().resolve() / (name or spec.name)
 
 
+def console_callbacks(spec: SweepSpec, algorithm: str, verbose: int) -> list:
+    """Our per-trial progress lines (``verbose`` >= 1; ``rllib_safe.sweeps.progress``)."""
+    if verbose < 1:
+        return []
+    from rllib_safe.sweeps.progress import TrialProgress
+    from rllib_safe.sweeps.search import SCORE_KEY
+
+    (budget_key, budget), = spec.budget.stop_criteria().items()
+    return [TrialProgress(algorithm, list(spec.search_space), budget_key, budget,
+                          score_key=SCORE_KEY if spec.search is not None else None)]
+
+
 def _run_config(spec: SweepSpec, run_dir: Path, algorithm: str, callbacks: list | None, verbose: int):
+    """Tune's run config; Tune's own console only with ``verbose`` 2 (``TUNE_VERBOSITY``)."""
+    from rllib_safe.trackers import tune_callbacks
+
+    callbacks = [*(callbacks or []), *console_callbacks(spec, algorithm, verbose),
+                 *tune_callbacks(spec.tracking, f"{run_dir.name}-{algorithm}")]
     return tune.RunConfig(
         name=algorithm,
         storage_path=str(run_dir),
@@ -123,7 +182,7 @@ def _run_config(spec: SweepSpec, run_dir: Path, algorithm: str, callbacks: list 
             checkpoint_frequency=spec.checkpoint_every, checkpoint_at_end=True, num_to_keep=2
         ),
         callbacks=callbacks,
-        verbose=verbose,
+        verbose=TUNE_VERBOSITY[verbose],
     )
 
 
@@ -177,9 +236,7 @@ def _trial_statuses(tuner: tune.Tuner, algorithm: str) -> tuple[dict[str, str], 
 
 def _tuner(spec: SweepSpec, run_dir: Path, algorithm: str, callbacks, verbose: int, restart_errored: bool):
     """A Tuner for one algorithm: restored from ``run_dir/<algorithm>`` if it started before."""
-    from rllib_safe.algorithms import trainable_names
-
-    names = trainable_names(algorithm)
+    names = tune_names(spec, algorithm)
     space = param_space(spec, algorithm)  # also registers the env in this process
     experiment = run_dir / algorithm
     if tune.Tuner.can_restore(str(experiment)):
@@ -195,8 +252,32 @@ def _tuner(spec: SweepSpec, run_dir: Path, algorithm: str, callbacks, verbose: i
     return tune.Tuner(
         names[0],
         param_space=space,
-        tune_config=tune.TuneConfig(max_concurrent_trials=spec.max_concurrent_trials),
+        tune_config=tune_config(spec),
         run_config=_run_config(spec, run_dir, algorithm, callbacks, verbose),
+    )
+
+
+def tune_names(spec: SweepSpec, algorithm: str) -> tuple[str, ...]:
+    """The Tune names ``algorithm``'s trials may run under: its search trainable in a search."""
+    if spec.search is not None:
+        from rllib_safe.sweeps.search import search_trainable_name
+
+        return (search_trainable_name(algorithm),)
+    from rllib_safe.algorithms import trainable_names
+
+    return trainable_names(algorithm)
+
+
+def tune_config(spec: SweepSpec) -> tune.TuneConfig:
+    """A grid's trials as they come, or a search's: searcher, scheduler and score (``sweeps.search``)."""
+    if spec.search is None:
+        return tune.TuneConfig(max_concurrent_trials=spec.max_concurrent_trials)
+    from rllib_safe.sweeps.search import SCORE_KEY, SCORE_MODE, scheduler, searcher
+
+    return tune.TuneConfig(
+        metric=SCORE_KEY, mode=SCORE_MODE, num_samples=spec.num_samples,
+        search_alg=searcher(spec.search, spec.sample_seed), scheduler=scheduler(spec.search, spec.budget),
+        max_concurrent_trials=spec.max_concurrent_trials,
     )
 
 
@@ -206,6 +287,8 @@ def _run_algorithms(
     """Fits each algorithm's experiment in turn; stops early when one was interrupted."""
     import rllib_safe.algorithms  # noqa: F401  (registers the Tune trainables)
 
+    if verbose < 2:  # Tune's advice on checkpoint frequency is about its own overhead, not the user's sweep
+        os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     statuses, errors = {}, {}
     start = time.perf_counter()
     for position, algorithm in enumerate(spec.algorithm):
@@ -219,6 +302,14 @@ def _run_algorithms(
     return SweepSummary(run_dir, statuses, errors, time.perf_counter() - start, [])
 
 
+def check_new_sweep(spec: SweepSpec, name: str | None = None) -> Path:
+    """The sweep's run directory, or SpecError where it already holds a sweep (no Ray needed)."""
+    run_dir = sweep_dir(spec, name)
+    if any(tune.Tuner.can_restore(str(run_dir / algorithm)) for algorithm in spec.algorithm):
+        raise SpecError(f"{run_dir} already holds this sweep; continue it with --resume {run_dir} or pick --name")
+    return run_dir
+
+
 def run_sweep(
     spec: SweepSpec, *, name: str | None = None, callbacks: list | None = None, verbose: int = 1
 ) -> SweepSummary:
@@ -226,9 +317,7 @@ def run_sweep(
 
     ``callbacks``: extra Tune callbacks (loggers, or a stopper of the whole run).
     """
-    run_dir = sweep_dir(spec, name)
-    if any(tune.Tuner.can_restore(str(run_dir / algorithm)) for algorithm in spec.algorithm):
-        raise SpecError(f"{run_dir} already holds this sweep; continue it with --resume {run_dir} or pick --name")
+    run_dir = check_new_sweep(spec, name)
     save_spec(spec, run_dir)
     return _run_algorithms(spec, run_dir, callbacks, verbose)
 

@@ -18,16 +18,26 @@ Trials = (product of grid sizes) x num_samples x len(seeds), per algorithm.
 (``rllib_safe.algorithms.presets``); ``training``, ``env_runners``, ``per_algorithm`` and the
 search space override its entries.
 
+A ``search:`` block turns the sweep into a constrained search (``rllib_safe.sweeps.search``):
+``num_samples`` trials whose points Tune's searcher (Optuna's TPE by default) proposes from the
+random axes, early-stopped by ASHA, both maximising ``rllib_safe.sweeps.score``'s score (the
+return where J_c <= d; below every feasible trial where not). Each point runs once, with the one
+seed of ``seeds``; re-run the best points over several seeds with a grid sweep.
+
+A ``tracking:`` block logs every trial to MLflow and/or Weights & Biases
+(``rllib_safe.trackers.TrackingSettings``: ``tracking: {mlflow: {}, wandb: {mode: offline}}``).
+
 A ``smoke:`` block holds overrides for a short run (entries of training, env_runners,
 per_algorithm, search_space... override one by one; budget and other keys are replaced),
-selected with ``--smoke``.
+selected with ``--smoke``. A smoke run is named ``<name>-smoke`` unless its block gives a
+``name``, so it never takes the real sweep's run directory.
 """
 
 from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -39,6 +49,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from rllib_safe.trackers import TrackingSettings
 
 SPEC_FILE_NAME = "sweep_spec.yaml"
 
@@ -131,6 +143,23 @@ class Resources(_Strict):
         }
 
 
+class Search(_Strict):
+    """A constrained search instead of a grid (module docstring)."""
+
+    algorithm: Literal["optuna", "random"] = Field(
+        "optuna", description="optuna: Optuna's TPE sampler; random: independent draws (Tune's)")
+    scheduler: Literal["asha", "none"] = Field("asha", description="asha: stop the lowest scores early")
+    grace_period: int | None = Field(
+        None, gt=0, description="budget units (env steps or iterations) before ASHA may stop a trial; "
+        "default: a quarter of the budget")
+    reduction_factor: float = Field(3.0, gt=1, description="ASHA keeps 1 / reduction_factor of the trials per rung")
+
+    def grace_period_in(self, budget: Budget) -> int:
+        """The grace period in the budget's unit (its default: a quarter of the budget, at least 1)."""
+        total = budget.timesteps if budget.timesteps is not None else budget.iterations
+        return self.grace_period if self.grace_period is not None else max(1, total // 4)
+
+
 def _known_preset(name: str | None) -> str | None:
     from rllib_safe.algorithms.presets import known_preset
 
@@ -167,6 +196,8 @@ class SweepSpec(_Strict):
     checkpoint_every: int = Field(10, ge=0)
     max_concurrent_trials: int | None = Field(None, gt=0)
     final_iterations: int = Field(5, gt=0, description="K: final metrics are the mean of the last K iterations")
+    search: Search | None = None
+    tracking: TrackingSettings = TrackingSettings()
 
     @field_validator("algorithm", mode="before")
     @classmethod
@@ -183,7 +214,8 @@ class SweepSpec(_Strict):
 
     @model_validator(mode="after")
     def _samples_need_random_axes(self) -> SweepSpec:
-        if self.num_samples > 1 and not any(axis.is_random for axis in self.search_space.values()):
+        random_axes = any(axis.is_random for axis in self.search_space.values())
+        if self.num_samples > 1 and not random_axes and self.search is None:  # a search's axes: _search_problems
             raise ValueError(f"num_samples = {self.num_samples} needs a choice/uniform/loguniform axis to draw from")
         return self
 
@@ -282,6 +314,31 @@ def _unknown_fields(spec: SweepSpec) -> list[tuple[tuple, str]]:
     return list(dict.fromkeys(problems))
 
 
+def _search_problems(spec: SweepSpec) -> list[tuple[tuple, str]]:
+    """(location, message) of what a ``search:`` block cannot run: grid or tied axes, several seeds,
+    a grace period past the budget."""
+    if spec.search is None:
+        return []
+    if not spec.search_space:
+        return [(("search",), "a `search` needs a search_space of choice/uniform/loguniform axes to search")]
+    problems = []
+    for name, axis in spec.search_space.items():
+        if not axis.is_random:
+            problems.append((("search_space", name), "a `search` proposes points itself: give `choice`, `uniform` "
+                             "or `loguniform` instead of `grid`"))
+        if axis.fields is not None:
+            problems.append((("search_space", name), f"a `search` takes one config field per axis: give each of "
+                             f"{axis.fields} its own axis"))
+    if len(spec.seeds) != 1:
+        problems.append((("seeds",), f"a `search` runs each point once, with one seed: give one seed (got "
+                         f"{spec.seeds}) and re-run the best points over several seeds with a grid sweep"))
+    total = spec.budget.timesteps or spec.budget.iterations
+    if spec.search.scheduler == "asha" and spec.search.grace_period_in(spec.budget) > total:
+        problems.append((("search", "grace_period"), f"{spec.search.grace_period} is longer than the budget "
+                         f"({total}): it must be at most the budget"))
+    return problems
+
+
 def load_spec(path: str | Path, *, smoke: bool = False) -> SweepSpec:
     """Reads and validates a spec (with its ``smoke:`` overrides when ``smoke``).
 
@@ -302,15 +359,16 @@ def load_spec(path: str | Path, *, smoke: bool = False) -> SweepSpec:
     if smoke:
         if not isinstance(smoke_block, dict):
             raise SpecError(f"{path}: smoke: --smoke needs a `smoke:` mapping of overrides in the spec")
-        data = _apply_overrides(data, smoke_block)
+        data = _apply_overrides(data, {"name": f"{data.get('name')}-smoke", **smoke_block})
         lines |= {key[1:]: line for key, line in lines.items() if key[:1] == ("smoke",) and len(key) > 1}
     locate = _Locator(path, lines)
     try:
         spec = SweepSpec.model_validate(data)
     except ValidationError as err:
-        messages = [f"{locate(tuple(e['loc']))}: {e['msg']} (got {e.get('input')!r})" for e in err.errors()]
+        messages = [f"{locate(tuple(e['loc']))}: {e['msg']}" + (f" (got {e.get('input')!r})" if e["loc"] else "")
+                    for e in err.errors()]
         raise SpecError("invalid sweep spec:\n  " + "\n  ".join(messages)) from None
-    problems = _unknown_fields(spec)
+    problems = _unknown_fields(spec) + _search_problems(spec)
     if problems:
         raise SpecError("invalid sweep spec:\n  " + "\n  ".join(f"{locate(loc)}: {msg}" for loc, msg in problems))
     return spec
