@@ -6,7 +6,19 @@ import argparse
 import sys
 
 from rllib_safe.cli.errors import usage_error
-from rllib_safe.runs.options import TrainOptions, parse_overrides
+from rllib_safe.runs.options import TrainOptions, flag, parse_overrides
+
+
+def add_option(parser, name: str, *flags: str, **kwargs) -> None:
+    """Adds the flag of ``TrainOptions`` field ``name`` (``flag(name)`` unless ``flags`` are given), its help
+    text generated from the model (``TrainOptions.help_text``); unset flags stay None, so the model knows
+    which were given."""
+    parser.add_argument(*(flags or (flag(name),)), dest=name, help=TrainOptions.help_text(name), **kwargs)
+
+
+def add_switch(parser, name: str) -> None:
+    """Adds the on/off flag of the boolean ``TrainOptions`` field ``name``."""
+    add_option(parser, name, action="store_true", default=None)
 
 
 def add_parser(subparsers) -> None:
@@ -17,46 +29,27 @@ def add_parser(subparsers) -> None:
         "RAY_ADDRESS. Writes config.json, results.jsonl, tensorboard/, checkpoints/ and summary.json "
         "into the run directory.",
     )
-    parser.add_argument("--algo", help="ppo, ppo-lag, crpo, pcrpo, smpo (default ppo)")
-    parser.add_argument("--env", help="env id (default SafetyPointGoal1-v0)")
-    parser.add_argument("--cost-limit", type=float,
-                        help="episode cost budget d (default: the algorithm config's, docs/algorithms.md)")
-    parser.add_argument("--timesteps", type=int, help="total env steps (default 200000)")
-    parser.add_argument("--seed", type=int, help="random seed (default 0)")
-    parser.add_argument("--run-dir", help="run directory (default runs/<algo>-<env>-seed<seed>-<time>)")
-    parser.add_argument("--address", help="Ray cluster address ('auto' for a running one)")
-    parser.add_argument("--dashboard", action="store_true", default=None,
-                        help="serve the Ray dashboard of the local Ray instance on 127.0.0.1 and print its URL")
-    parser.add_argument("--verbose", action="store_true", default=None,
-                        help="show Ray's and RLlib's own log lines and warnings too")
-    parser.add_argument("--num-env-runners", type=int)
-    parser.add_argument("--num-envs-per-env-runner", type=int)
-    parser.add_argument("--num-learners", type=int)
-    parser.add_argument("--num-gpus-per-learner", type=float)
-    parser.add_argument("--allow-gpu-fallback", action="store_true", default=None,
-                        help="train the learners on CPU when the requested GPUs are missing")
+    for name, kind in (("algo", str), ("env", str), ("cost_limit", float), ("timesteps", int), ("seed", int),
+                       ("run_dir", str), ("address", str)):
+        add_option(parser, name, type=kind)
+    add_switch(parser, "dashboard")
+    add_switch(parser, "verbose")
+    for name, kind in (("num_env_runners", int), ("num_envs_per_env_runner", int), ("num_learners", int),
+                       ("num_gpus_per_learner", float)):
+        add_option(parser, name, type=kind)
+    add_switch(parser, "allow_gpu_fallback")
     cluster = parser.add_argument_group("cluster placement (cluster/README.md)")
-    cluster.add_argument("--cluster-placement", action="store_true", default=None,
-                         help="EnvRunners only on 'rollout' nodes, GPU learners only on 'learner_gpu' nodes")
-    cluster.add_argument("--rollouts-on-gpu-nodes", action="store_true", default=None,
-                         help="with --cluster-placement: let EnvRunners use GPU nodes' CPUs too")
-    parser.add_argument("--checkpoint-every", type=int,
-                        help="iterations between checkpoints (default 10; 0: at the end only; "
-                        "--resume keeps the run's own)")
-    parser.add_argument("--resume", help="run directory or checkpoint to continue from, up to --timesteps")
-    parser.add_argument("--preset", help="named training settings, e.g. omnisafe (OmniSafe's on-policy "
-                        "schedule, rllib_safe/algorithms/presets.py); flags and --set override it")
-    parser.add_argument("--set", dest="overrides", action="append", metavar="KEY=VALUE",
-                        help="any config setting (training, env_runners, learners, resources ...: "
-                        "lr, num_epochs, num_env_runners), value parsed as YAML (repeatable)")
+    add_switch(cluster, "cluster_placement")
+    add_switch(cluster, "rollouts_on_gpu_nodes")
+    add_option(parser, "checkpoint_every", type=int)
+    add_option(parser, "resume")
+    add_option(parser, "preset")
+    add_option(parser, "overrides", "--set", action="append", metavar="KEY=VALUE")
     pcrpo = parser.add_argument_group("PCRPO")
-    pcrpo.add_argument("--slack-upper", type=float)
-    pcrpo.add_argument("--slack-lower", type=float)
-    pcrpo.add_argument("--conflict-angle", type=float, help="degrees")
-    pcrpo.add_argument("--reward-weight", type=float)
-    pcrpo.add_argument("--actor-step", "--update", dest="actor_step",
-                       help="PCRPO and CRPO: trust_region or first_order (default: the config's, trust_region)")
-    parser.add_argument_group("SMPO").add_argument("--modulation-base", type=float)
+    for name in ("slack_upper", "slack_lower", "conflict_angle", "reward_weight"):
+        add_option(pcrpo, name, type=float)
+    add_option(pcrpo, "actor_step", "--actor-step", "--update")
+    add_option(parser.add_argument_group("SMPO"), "modulation_base", type=float)
     parser.set_defaults(func=run)
 
 

@@ -35,6 +35,27 @@ CONFIG_FLAGS = (
 )
 
 
+#: Flags whose default is the algorithm config's own (None in ``TrainOptions``: not given).
+CONFIG_DEFAULT_FLAGS = ("cost_limit", *RESOURCE_FLAGS, *ALGORITHM_FLAGS)
+
+
+def format_default(value: Any) -> str:
+    """A default as the help shows it: ``25``, ``0.5``, ``trust_region``."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def config_default_text(field: str) -> str:
+    """``default: the algorithm config's (5)``, read from the config class of every algorithm the flag
+    applies to (each named where they differ), so the help stays true when a config's default changes."""
+    from rllib_safe.algorithms import ALGORITHMS, default_config
+
+    defaults = {algo: format_default(getattr(default_config(algo), field))
+                for algo in ALGORITHM_FLAGS.get(field, tuple(ALGORITHMS))}
+    if len(set(defaults.values())) == 1:
+        return f"default: the algorithm config's ({next(iter(defaults.values()))})"
+    return "default: the algorithm config's (" + ", ".join(f"{algo} {value}" for algo, value in defaults.items()) + ")"
+
+
 def flag(field: str) -> str:
     """The command-line spelling of a model field (``cost_limit`` -> ``--cost-limit``)."""
     return {"overrides": "--set", "checkpoint": "CHECKPOINT"}.get(field, "--" + field.replace("_", "-"))
@@ -63,36 +84,77 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
 
 
 class TrainOptions(BaseModel):
-    """`rllib-safe train`: what to train, for how long, on which resources, where to write."""
+    """`rllib-safe train`: what to train, for how long, on which resources, where to write.
+
+    Each field's ``description`` is its flag's help text (:meth:`help_text` adds the default).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    algo: str = "ppo"
-    env: str = "SafetyPointGoal1-v0"
-    cost_limit: float | None = Field(None, ge=0, allow_inf_nan=False)
-    timesteps: int = Field(200_000, gt=0)
-    seed: int = Field(0, ge=0)
-    run_dir: Path | None = None
-    address: str | None = None
-    num_env_runners: int | None = Field(None, ge=0)
-    num_envs_per_env_runner: int | None = Field(None, ge=1)
-    num_learners: int | None = Field(None, ge=0)
-    num_gpus_per_learner: float | None = Field(None, ge=0)
-    allow_gpu_fallback: bool = False
-    cluster_placement: bool = False
-    rollouts_on_gpu_nodes: bool = False
-    checkpoint_every: int = Field(10, ge=0, description="iterations between checkpoints; 0: only at the end")
-    resume: Path | None = None
-    overrides: dict[str, Any] = Field(default_factory=dict)
-    preset: str | None = None
-    slack_upper: float | None = None
-    slack_lower: float | None = None
-    conflict_angle: float | None = None
-    reward_weight: float | None = None
-    actor_step: Literal["trust_region", "first_order"] | None = None
-    modulation_base: float | None = None
-    dashboard: bool = False
-    verbose: bool = False
+    algo: str = Field("ppo", description="algorithm: ppo, ppo-lag, crpo, pcrpo or smpo")
+    env: str = Field("SafetyPointGoal1-v0", description="env id")
+    cost_limit: float | None = Field(
+        None, ge=0, allow_inf_nan=False, description="episode cost budget d (docs/algorithms.md)"
+    )
+    timesteps: int = Field(
+        200_000, gt=0, description="total env steps; training runs whole iterations (train_batch_size_per_learner "
+        "env steps per learner each), so it stops at the first iteration that reaches it"
+    )
+    seed: int = Field(0, ge=0, description="random seed")
+    run_dir: Path | None = Field(None, description="run directory; default: runs/<algo>-<env>-seed<seed>-<time>")
+    address: str | None = Field(
+        None, description="Ray cluster address ('auto' for a running one); default: RAY_ADDRESS, else a local "
+        "embedded Ray instance"
+    )
+    num_env_runners: int | None = Field(None, ge=0, description="EnvRunner actors sampling in parallel (0: the "
+                                        "driver samples)")
+    num_envs_per_env_runner: int | None = Field(None, ge=1, description="envs each EnvRunner steps as one "
+                                                "vector env")
+    num_learners: int | None = Field(None, ge=0, description="remote learner actors (0: the driver learns)")
+    num_gpus_per_learner: float | None = Field(None, ge=0, description="GPUs per learner (fractions share one)")
+    allow_gpu_fallback: bool = Field(False, description="train the learners on CPU when the requested GPUs are "
+                                     "missing")
+    cluster_placement: bool = Field(False, description="EnvRunners only on 'rollout' nodes, GPU learners only on "
+                                    "'learner_gpu' nodes")
+    rollouts_on_gpu_nodes: bool = Field(False, description="with --cluster-placement: let EnvRunners use GPU nodes' "
+                                        "CPUs too")
+    checkpoint_every: int = Field(10, ge=0, description="iterations between checkpoints (0: at the end only; "
+                                  "--resume keeps the run's own)")
+    resume: Path | None = Field(None, description="run directory or checkpoint to continue from, up to --timesteps")
+    overrides: dict[str, Any] = Field(
+        default_factory=dict, description="any config setting (training, env_runners, learners, resources ...: "
+        "lr, num_epochs, num_env_runners), value parsed as YAML (repeatable)"
+    )
+    preset: str | None = Field(None, description="named training settings, e.g. omnisafe (OmniSafe's on-policy "
+                               "schedule, rllib_safe/algorithms/presets.py); flags and --set override it")
+    slack_upper: float | None = Field(None, description="h+ >= 0: cost-only steps while J_c > d + h+")
+    slack_lower: float | None = Field(None, description="h- <= 0: reward-only steps while J_c < d + h-")
+    conflict_angle: float | None = Field(None, description="theta* in degrees, (0, 180]: between the slack bounds "
+                                         "the gradients are projected onto each other's normal plane when their "
+                                         "angle exceeds it")
+    reward_weight: float | None = Field(None, description="x_r in [0, 1]: the reward gradient's weight between "
+                                        "the slack bounds; the cost's is 1 - x_r")
+    actor_step: Literal["trust_region", "first_order"] | None = Field(
+        None, description="PCRPO and CRPO: trust_region or first_order"
+    )
+    modulation_base: float | None = Field(None, description="b > 1 of the modulation f(x) = (1 - b^(x - d')) / "
+                                          "(1 - b^(-d'))")
+    dashboard: bool = Field(False, description="serve the Ray dashboard of the local Ray instance on 127.0.0.1 and "
+                            "print its URL")
+    verbose: bool = Field(False, description="show Ray's and RLlib's own log lines and warnings too")
+
+    @classmethod
+    def help_text(cls, name: str) -> str:
+        """The help text of field ``name``'s flag: its description and the default it states, read from the
+        model or, for settings of the algorithm's config, from the config classes."""
+        field = cls.model_fields[name]
+        if name in CONFIG_DEFAULT_FLAGS:
+            default = config_default_text(name)
+        elif field.default is None or field.default is False or field.default_factory is not None:
+            default = None
+        else:
+            default = f"default: {field.default}"
+        return f"{field.description}; {default}" if default else str(field.description)
 
     @field_validator("algo")
     @classmethod

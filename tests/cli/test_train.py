@@ -113,3 +113,30 @@ def test_train_writes_results_checkpoints_tensorboard_and_summary(short_run, cap
     assert summary["status"] == "completed" and summary["env_steps"] == 2 * BATCH
     assert summary["final_cost"] == results[-1]["env_runners/episode_cost_mean"]
     assert summary["cost_limit"] == 5 and summary["steps_per_s"] > 0
+
+
+def train_parser():
+    """The `rllib-safe train` argument parser."""
+    import argparse
+
+    from rllib_safe.cli import build_parser
+
+    (subparsers,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    return subparsers.choices["train"]
+
+
+def test_every_train_option_has_a_help_text():
+    options = [action for action in train_parser()._actions if action.dest != "help"]
+    assert options and all(action.help and action.help.strip() for action in options), [
+        action.option_strings for action in options if not (action.help and action.help.strip())
+    ]
+
+
+def test_help_states_the_defaults_of_the_model_and_of_the_algorithm_configs():
+    from rllib_safe.algorithms import PCRPOConfig, SMPOConfig
+
+    help_text = {action.dest: action.help for action in train_parser()._actions}
+    assert help_text["timesteps"].endswith("default: 200000")
+    assert help_text["slack_upper"].endswith(f"default: the algorithm config's ({PCRPOConfig().slack_upper:g})")
+    assert help_text["modulation_base"].endswith(f"({SMPOConfig().modulation_base:g})")
+    assert help_text["num_env_runners"].endswith(f"({PCRPOConfig().num_env_runners})")
