@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import difflib
 import inspect
-from collections.abc import Iterable, Mapping
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,20 +46,36 @@ def check_known_keys(keys: Iterable[str], known: Iterable[str], what: str) -> No
             raise ConfigError(f"`{key}` is not {what}.{hint}")
 
 
-def setting_routes(config) -> dict[str, str]:
-    """Every setting name of ``config`` -> the builder method that takes it."""
-    routes: dict[str, str] = {}
+def setting_parameters(config) -> dict[str, tuple[str, Any]]:
+    """Every setting name of ``config`` -> the builder method that takes it and the parameter's type
+    annotation (``inspect.Parameter.empty`` where it has none or it cannot be resolved)."""
+    parameters: dict[str, tuple[str, Any]] = {}
     for method_name in SETTING_METHODS:
         for cls in type(config).__mro__:
             method = cls.__dict__.get(method_name)
             if method is None:
                 continue
+            hints = resolved_annotations(method)
             for name, parameter in inspect.signature(method).parameters.items():
                 if parameter.kind is inspect.Parameter.KEYWORD_ONLY or (
                     name != "self" and parameter.default is not inspect.Parameter.empty
                 ):
-                    routes.setdefault(name, method_name)
-    return routes
+                    parameters.setdefault(name, (method_name, hints.get(name, parameter.annotation)))
+    return parameters
+
+
+def resolved_annotations(method) -> dict[str, Any]:
+    """``method``'s type hints with string annotations resolved (``from __future__ import annotations``);
+    empty where one of them cannot be (RLlib's forward references), then the raw ones serve."""
+    try:
+        return typing.get_type_hints(method)
+    except Exception:  # NameError for forward references; TypeError for odd ones
+        return {}
+
+
+def setting_routes(config) -> dict[str, str]:
+    """Every setting name of ``config`` -> the builder method that takes it."""
+    return {name: method_name for name, (method_name, _) in setting_parameters(config).items()}
 
 
 def setting_names(algo: str) -> set[str]:
@@ -133,10 +151,110 @@ def apply_placement(config, placement: Placement = Placement()):
     return config
 
 
+#: Settings RLlib also takes as a schedule, ``[[timestep, value], ...]`` (validated by its ``Scheduler``),
+#: whether or not their type annotation says so (``entropy_coeff``'s does not).
+SCHEDULE_SETTINGS = ("lr", "entropy_coeff")
+
+#: What a value of each kind (``value_kind``) is called in a message.
+KIND_NAMES = {"bool": "true or false", "number": "a number", "string": "a string", "list": "a list",
+              "dict": "a mapping"}
+
+
+def value_kind(value: Any) -> str | None:
+    """The kind of a setting's value as YAML gives it (bool, number, string, list, dict); None for others."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    return "dict" if isinstance(value, Mapping) else None
+
+
+def annotation_kinds(annotation: Any) -> set[str] | None:
+    """The kinds of value a type annotation allows (``Union[float, List[...]]`` -> number, list); None
+    where it allows anything (``Any``). Types YAML cannot give (classes, callables) add nothing."""
+    if annotation is Any:
+        return None
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return {value_kind(value) for value in typing.get_args(annotation)} - {None}
+    if origin in (typing.Union, types.UnionType):
+        kinds: set[str] = set()
+        for member in typing.get_args(annotation):
+            member_kinds = annotation_kinds(member)
+            if member_kinds is None:
+                return None
+            kinds |= member_kinds
+        return kinds
+    base = origin or annotation
+    if base is bool:
+        return {"bool"}
+    if base in (int, float):
+        return {"number"}
+    if base is str:
+        return {"string"}
+    if base in (list, tuple):
+        return {"list"}
+    return {"dict"} if base in (dict, Mapping) else set()
+
+
+def setting_value_problem(name: str, default: Any, annotation: Any, value: Any) -> str | None:
+    """What is wrong with ``value`` for setting ``name`` with this default and type annotation, or None.
+
+    The kinds allowed are the default's and the annotation's, and a list for the settings that
+    take a schedule (``lr``: a number or a list). Left to the config's own checks: None values,
+    settings whose default is None or of a kind YAML cannot give, and annotations that allow anything.
+    """
+    default_kind, allowed_by_annotation = value_kind(default), annotation_kinds(annotation)
+    if value is None or default_kind is None or allowed_by_annotation is None:
+        return None
+    allowed = {default_kind} | allowed_by_annotation | ({"list"} if name in SCHEDULE_SETTINGS else set())
+    if value_kind(value) in allowed:
+        return None
+    names = [KIND_NAMES[kind] for kind in KIND_NAMES if kind in allowed]
+    return f"takes {' or '.join(names)} (default {default!r})"
+
+
+def quoted_setting(name: str, value: Any) -> str:
+    """How a setting and its value are named in a message: ```lr` = 'abc'``."""
+    return f"`{name}` = {value!r}"
+
+
+def check_setting_values(config, settings: Mapping[str, Any],
+                         describe: Callable[[str, Any], str] = quoted_setting) -> None:
+    """ConfigError for the first setting whose value is not of a kind its default or its type annotation
+    allows (a string for a number, ...), before the config's methods turn it into an obscure error.
+
+    ``describe(name, value)`` names the setting and value in the message (``--set lr='abc'``).
+    Names that are not settings are left to ``check_known_keys``.
+    """
+    parameters = setting_parameters(config)
+    for name, value in settings.items():
+        if name not in parameters:
+            continue
+        problem = setting_value_problem(name, setting_default(config, name), parameters[name][1], value)
+        if problem:
+            raise ConfigError(f"{describe(name, value)}: {name} {problem}.")
+
+
+def setting_default(config, name: str) -> Any:
+    """The config's current value of setting ``name``; None where it has no attribute of that name (or a
+    deprecated one that raises)."""
+    try:
+        return getattr(config, name, None)
+    except Exception:  # RLlib's deprecated attributes raise ValueError
+        return None
+
+
 def apply_settings(config, settings: Mapping[str, Any], what: str):
-    """Routes each setting to the builder method that takes it; ConfigError on an unknown name."""
+    """Routes each setting to the builder method that takes it; ConfigError on an unknown name or a value
+    of the wrong kind (``check_setting_values``)."""
     routes = setting_routes(config)
     check_known_keys(settings, routes, what)
+    check_setting_values(config, settings)
     by_method: dict[str, dict[str, Any]] = {}
     for name, value in settings.items():
         by_method.setdefault(routes[name], {})[name] = value

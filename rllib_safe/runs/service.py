@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rllib_safe.algorithms.validation import cpu_shortfall
-from rllib_safe.runs.config import ConfigError, build_config
+from rllib_safe.runs.config import ConfigError, build_config, check_setting_values
 from rllib_safe.runs.loop import format_summary, run_loop
 from rllib_safe.runs.options import TrainOptions
 from rllib_safe.runs.run_dir import (
@@ -131,6 +131,18 @@ def check_local_cpus(config, cpus: float) -> None:
         )
 
 
+def set_flag(name: str, value) -> str:
+    """How a ``--set`` value is named in a message: ``--set lr='abc'``."""
+    return f"--set {name}={value!r}"
+
+
+def check_set_values(options: TrainOptions) -> None:
+    """ConfigError naming the first ``--set`` value of a kind its setting does not take (``--set lr='abc'``)."""
+    from rllib_safe.algorithms import default_config
+
+    check_setting_values(default_config(options.algo), options.overrides, describe=set_flag)
+
+
 def prepare_run(options: TrainOptions) -> PreparedRun:
     """Every check that needs no Ray: the config (new run) or the checkpoints (resume), the run directory.
 
@@ -149,6 +161,7 @@ def prepare_run(options: TrainOptions) -> PreparedRun:
                 options = options.model_copy(update={"checkpoint_every": saved["checkpoint_every"]})
             check_writable(run_dir)
             return PreparedRun(options, run_dir, timesteps, checkpoints=checkpoints)
+        check_set_values(options)
         config = build_config(
             options.algo, options.env, options.settings(), preset=options.preset, seed=options.seed,
             placement=options.placement(),

@@ -140,3 +140,35 @@ def test_help_states_the_defaults_of_the_model_and_of_the_algorithm_configs():
     assert help_text["slack_upper"].endswith(f"default: the algorithm config's ({PCRPOConfig().slack_upper:g})")
     assert help_text["modulation_base"].endswith(f"({SMPOConfig().modulation_base:g})")
     assert help_text["num_env_runners"].endswith(f"({PCRPOConfig().num_env_runners})")
+
+
+@pytest.mark.parametrize(
+    "setting, expected",
+    [
+        ("lr=abc", "--set lr='abc': lr takes a number or a list (default 0.0003)."),
+        ("use_kl_loss=1", "--set use_kl_loss=1: use_kl_loss takes true or false (default False)."),
+        ("num_epochs=true", "--set num_epochs=True: num_epochs takes a number (default 10)."),
+        ("model_config=3", "--set model_config=3: model_config takes a mapping (default {"),
+    ],
+)
+def test_set_values_of_the_wrong_kind_are_refused_before_ray_starts(setting, expected, ray_must_not_start, capsys):
+    assert main(["train", *SHORT_RUN, "--set", setting]) == 2
+    assert expected in capsys.readouterr().err
+
+
+def test_set_takes_a_schedule_where_rllib_does_and_any_value_where_the_default_is_none(ray_must_not_start, tmp_path):
+    from rllib_safe.runs import TrainOptions, prepare_run
+
+    schedule = [[0, 1e-3], [1000, 1e-4]]
+    overrides = {"lr": schedule, "entropy_coeff": [[0, 0.01], [1000, 0.0]], "evaluation_interval": 2,
+                 "rollout_fragment_length": 50, "num_cpus_per_env_runner": 0.5}
+    options = TrainOptions(algo="ppo-lag", env="BudgetEnv", run_dir=tmp_path, overrides=overrides)
+    config = prepare_run(options).config
+    assert (config.lr, config.evaluation_interval, config.rollout_fragment_length) == (schedule, 2, 50)
+
+
+def test_build_config_names_a_setting_of_the_wrong_kind_for_every_caller():
+    from rllib_safe.runs import ConfigError, build_config
+
+    with pytest.raises(ConfigError, match=r"`slack_upper` = 'wide': slack_upper takes a number \(default 5.0\)"):
+        build_config("pcrpo", "BudgetEnv", {"slack_upper": "wide"})
