@@ -20,7 +20,7 @@ for a ``train`` run, ``MLflowLoggerCallback`` / ``WandbLoggerCallback`` for a sw
 MLflow writes where ``tracking_uri`` (or ``MLFLOW_TRACKING_URI``) says; by default MLflow's own
 default, a ``mlflow.db`` SQLite store in the working directory, which ``mlflow ui`` started in
 the same directory shows. W&B's ``mode`` is W&B's: ``online`` needs ``wandb login``;
-``offline`` writes under ``./wandb`` (``wandb sync`` uploads it later).
+``offline`` writes under ``<run or sweep directory>/wandb`` (``wandb sync`` uploads it later).
 """
 
 from __future__ import annotations
@@ -101,10 +101,15 @@ def finite_metrics(flat_result: dict[str, Any]) -> dict[str, float]:
     }
 
 
-def _apply_wandb_mode(settings: WandbSettings) -> None:
-    """W&B reads its mode from WANDB_MODE in every process (Ray's logging actors included)."""
+def _wandb_init_kwargs(settings: WandbSettings, run_dir: Path) -> dict[str, Any]:
+    """``wandb.init`` keywords: files under ``run_dir/wandb``, and the mode where one is given.
+
+    Ray's integration checks for an API key unless WANDB_MODE says offline, so an offline mode
+    is also set there (this process only).
+    """
     if settings.mode is not None:
         os.environ["WANDB_MODE"] = settings.mode
+    return {"dir": str(run_dir), **({"mode": settings.mode} if settings.mode else {})}
 
 
 class RunTracker:
@@ -124,9 +129,9 @@ class RunTracker:
         if settings.wandb is not None:
             from ray.air.integrations.wandb import setup_wandb
 
-            _apply_wandb_mode(settings.wandb)
             self.wandb = setup_wandb(
-                config, project=settings.wandb.project, name=run_name, dir=str(self.run_dir),
+                config, project=settings.wandb.project, name=run_name,
+                **_wandb_init_kwargs(settings.wandb, self.run_dir),
             )
 
     def log_result(self, flat_result: dict[str, Any], step: int) -> None:
@@ -149,11 +154,11 @@ class RunTracker:
             self.wandb.finish(exit_code=0 if status == "completed" else 1)
 
 
-def tune_callbacks(settings: TrackingSettings, experiment: str) -> list:
+def tune_callbacks(settings: TrackingSettings, experiment: str, run_dir: Path) -> list:
     """Ray Tune's logger callbacks for the asked-for trackers; every trial of a sweep is one tracked run.
 
-    ``experiment``: MLflow's experiment and W&B's group when the settings leave them at their
-    defaults (the sweep's name).
+    ``experiment``: MLflow's experiment where the settings leave it at its default, and W&B's
+    group. ``run_dir``: the sweep's directory (W&B's files go to ``run_dir/wandb``).
     """
     callbacks = []
     if settings.mlflow is not None:
@@ -166,6 +171,7 @@ def tune_callbacks(settings: TrackingSettings, experiment: str) -> list:
     if settings.wandb is not None:
         from ray.air.integrations.wandb import WandbLoggerCallback
 
-        _apply_wandb_mode(settings.wandb)
-        callbacks.append(WandbLoggerCallback(project=settings.wandb.project, group=experiment))
+        callbacks.append(WandbLoggerCallback(
+            project=settings.wandb.project, group=experiment, **_wandb_init_kwargs(settings.wandb, run_dir),
+        ))
     return callbacks

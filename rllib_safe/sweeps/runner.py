@@ -172,7 +172,7 @@ def _run_config(spec: SweepSpec, run_dir: Path, algorithm: str, callbacks: list 
     from rllib_safe.trackers import tune_callbacks
 
     callbacks = [*(callbacks or []), *console_callbacks(spec, algorithm, verbose),
-                 *tune_callbacks(spec.tracking, f"{run_dir.name}-{algorithm}")]
+                 *tune_callbacks(spec.tracking, f"{run_dir.name}-{algorithm}", run_dir)]
     return tune.RunConfig(
         name=algorithm,
         storage_path=str(run_dir),
