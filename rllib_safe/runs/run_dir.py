@@ -133,28 +133,52 @@ def read_iterations(path: Path) -> list[dict]:
     return [by_iteration[iteration] for iteration in sorted(by_iteration)]
 
 
+def result_step(flat_result: dict) -> int:
+    """The x axis of a result in TensorBoard: its lifetime env steps."""
+    return int(flat_result.get(flat(STEPS_KEY), 0))
+
+
+def keep_results_until(run_dir: Path, iteration: int) -> list[dict]:
+    """Rewrites the run directory's results.jsonl with the iterations up to ``iteration`` only; returns them."""
+    kept = [r for r in read_results(run_dir) if r.get(TRAINING_ITERATION, 0) <= iteration]
+    (Path(run_dir) / RESULTS_FILE).write_text(
+        "".join(json.dumps(r, default=json_default) + "\n" for r in kept), encoding="utf-8"
+    )
+    return kept
+
+
+def tensorboard_writer(run_dir: Path, kept: list[dict] | None):
+    """The run's TensorBoard writer; for a resumed run (``kept``: the results it keeps) one that purges the
+    events after the last kept result.
+
+    The purge step (TensorBoard drops the events with step >= it that were written before) is one
+    env step past the last kept result, so the discarded iterations vanish from TensorBoard as from
+    results.jsonl. A resumed writer gets a file of its own (event files are named by the second).
+    """
+    from tensorboardX import SummaryWriter
+
+    if kept is None:
+        return SummaryWriter(str(run_dir / TENSORBOARD_DIR))
+    purge_step = result_step(kept[-1]) + 1 if kept else 0
+    return SummaryWriter(str(run_dir / TENSORBOARD_DIR), purge_step=purge_step,
+                         filename_suffix=f".resumed_at_step_{purge_step}")
+
+
 class RunFiles:
     """Writers of one run directory: results.jsonl, TensorBoard, checkpoints, summary.
 
     ``resume_from``: the iteration of the checkpoint a resumed run continues from; results of
     later iterations (written before a crash, then lost with the algorithm's state) are
-    dropped, so results.jsonl holds every iteration once.
+    dropped, from results.jsonl and from TensorBoard, so each holds every iteration once.
     """
 
     def __init__(self, run_dir: Path, resume_from: int | None = None):
-        from tensorboardX import SummaryWriter
-
         self.run_dir = Path(run_dir)
         check_writable(self.run_dir)
-        kept = read_results(self.run_dir)
-        if resume_from is not None:
-            kept = [r for r in kept if r.get(TRAINING_ITERATION, 0) <= resume_from]
-            (self.run_dir / RESULTS_FILE).write_text(
-                "".join(json.dumps(r, default=json_default) + "\n" for r in kept), encoding="utf-8"
-            )
-        self.previous_results = kept if resume_from is not None else []
+        kept = None if resume_from is None else keep_results_until(self.run_dir, resume_from)
+        self.previous_results = kept or []
         self.results = open(self.run_dir / RESULTS_FILE, "a", encoding="utf-8")  # noqa: SIM115 (closed in close())
-        self.tensorboard = SummaryWriter(str(self.run_dir / TENSORBOARD_DIR))
+        self.tensorboard = tensorboard_writer(self.run_dir, kept)
 
     def write_config(self, options, config) -> None:
         payload = {
@@ -173,7 +197,7 @@ class RunFiles:
     def write_result(self, flat_result: dict) -> None:
         self.results.write(json.dumps(flat_result, default=json_default) + "\n")
         self.results.flush()
-        step = int(flat_result.get(flat(STEPS_KEY), 0))
+        step = result_step(flat_result)
         for key, value in flat_result.items():
             if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
                 self.tensorboard.add_scalar(key, value, step)

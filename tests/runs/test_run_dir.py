@@ -1,0 +1,57 @@
+"""The run directory's files on a resume: results.jsonl and TensorBoard both drop the discarded iterations."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from rllib_safe.runs import RunFiles
+from rllib_safe.runs.run_dir import TENSORBOARD_DIR, read_results
+
+STEPS = "num_env_steps_sampled_lifetime"
+
+
+def fake_result(iteration: int, cost: float) -> dict:
+    """A flattened result of ``iteration`` (100 env steps each)."""
+    return {"training_iteration": iteration, STEPS: 100 * iteration, "env_runners/episode_cost_mean": cost}
+
+
+def write_results(files: RunFiles, results: list[dict]) -> None:
+    try:
+        for result in results:
+            files.write_result(result)
+    finally:
+        files.close()
+
+
+def tensorboard_scalars(run_dir, tag: str) -> list[tuple[int, float]]:
+    """(step, value) of ``tag`` as TensorBoard itself reads the run's event files."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    accumulator = EventAccumulator(str(run_dir / TENSORBOARD_DIR))
+    accumulator.Reload()
+    return [(event.step, event.value) for event in accumulator.Scalars(tag)]
+
+
+@pytest.mark.parametrize("pause_s", [0.0, 1.1], ids=["resumed-within-the-second", "resumed-later"])
+def test_resume_drops_the_discarded_iterations_from_tensorboard_too(tmp_path, pause_s):
+    """Event files are named by the second: a resumed run's must not overwrite the first one's."""
+    pytest.importorskip("tensorboard")
+    write_results(RunFiles(tmp_path), [fake_result(i, cost=1.0) for i in (1, 2, 3, 4)])
+    time.sleep(pause_s)
+
+    # The run crashed after iteration 4; the newest checkpoint that restores is iteration 2's.
+    resumed = RunFiles(tmp_path, resume_from=2)
+    assert [r["training_iteration"] for r in resumed.previous_results] == [1, 2]
+    write_results(resumed, [fake_result(3, cost=2.0)])
+
+    assert [r["training_iteration"] for r in read_results(tmp_path)] == [1, 2, 3]
+    scalars = tensorboard_scalars(tmp_path, "env_runners/episode_cost_mean")
+    assert scalars == [(100, 1.0), (200, 1.0), (300, 2.0)]  # iteration 4's step 400 is gone
+
+
+def test_a_new_run_purges_nothing(tmp_path):
+    pytest.importorskip("tensorboard")
+    write_results(RunFiles(tmp_path), [fake_result(i, cost=1.0) for i in (1, 2)])
+    assert [step for step, _ in tensorboard_scalars(tmp_path, STEPS)] == [100, 200]
