@@ -42,7 +42,8 @@ def test_a_missing_tracker_names_the_extra_to_install(monkeypatch):
     check_installed(TrackingSettings(mlflow=MLflowSettings()))  # installed: no error
 
 
-def test_a_run_tracker_logs_params_metrics_and_artifacts(tmp_path):
+def test_a_run_tracker_logs_params_metrics_and_artifacts(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # MLflow puts artefacts in ./mlruns beside a SQLite store
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     settings = TrackingSettings(mlflow=MLflowSettings(tracking_uri=uri, experiment="tests"),
                                 wandb=WandbSettings(mode="offline"))

@@ -16,7 +16,8 @@ TINY = Path(__file__).parent / "specs" / "tiny.yaml"
 COST = "env_runners/episode_cost_mean"
 
 
-def test_every_trial_is_a_tracked_run(ray_session, tmp_path):
+def test_every_trial_is_a_tracked_run(ray_session, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # MLflow puts artefacts in ./mlruns beside a SQLite store
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     tracking = TrackingSettings(mlflow=MLflowSettings(tracking_uri=uri), wandb=WandbSettings(mode="offline"))
     spec = load_spec(TINY).model_copy(update={"storage_path": str(tmp_path), "tracking": tracking})
