@@ -22,8 +22,8 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("runs", nargs="+", metavar="RUN",
                         help="a sweep's run directory (<storage_path>/<name>) or a `rllib-safe train` run directory")
-    parser.add_argument("--out", help="report directory (default RUN/report for a single RUN; "
-                        "required with several RUNs)")
+    parser.add_argument("--out", help="report directory (default: RUN/report for a single RUN, ./report "
+                        "for several)")
     parser.add_argument("--last-k", type=int, help="final value = mean of the last K iterations "
                         "(default: the first sweep's final_iterations, or 5 without a sweep)")
     parser.set_defaults(func=run)

@@ -126,10 +126,8 @@ class ReportRuns:
         return self.sweeps[0].spec.final_iterations if self.sweeps else DEFAULT_LAST_K
 
     def default_out(self) -> Path:
-        """``RUN/report`` for a single run; several runs need an output directory given."""
-        if len(self.paths) > 1:
-            raise ReportError(f"a report of {len(self.paths)} runs needs an output directory: give --out DIR")
-        return self.paths[0] / DEFAULT_REPORT_DIR
+        """``RUN/report`` for a single run; ``./report`` (the working directory's) for several."""
+        return Path(DEFAULT_REPORT_DIR) if len(self.paths) > 1 else self.paths[0] / DEFAULT_REPORT_DIR
 
 
 def format_value(value: Any) -> str:

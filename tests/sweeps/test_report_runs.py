@@ -175,8 +175,10 @@ def test_a_directory_without_a_run_is_refused_before_anything_is_written(tmp_pat
     assert not (tmp_path / "out").exists() and not (empty / "report").exists()
 
 
-def test_several_runs_need_an_output_directory(tmp_path, capsys):
+def test_several_runs_report_into_the_working_directory(tmp_path, capsys, monkeypatch):
     runs = [str(write_train_run(tmp_path / f"run{seed}", seed=seed, returns=[1], costs=[1])) for seed in (0, 1)]
-    assert main(["report", *runs]) == 2
-    assert "give --out DIR" in capsys.readouterr().err
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", *runs]) == 0  # `rllib-safe report runs/a runs/b` as the README writes it
+    assert "report written to report/index.html" in capsys.readouterr().out
+    assert (tmp_path / "report" / "index.html").exists()
     assert not any((Path(run) / "report").exists() for run in runs)
