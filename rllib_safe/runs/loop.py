@@ -23,6 +23,48 @@ from rllib_safe.metrics import (
 from rllib_safe.runs.run_dir import RESULTS_FILE, TENSORBOARD_DIR, RunFiles, flatten_result
 
 
+def iteration_env_steps(config) -> tuple[int, int] | None:
+    """The fewest and the most env steps one training iteration samples with ``config``; None where
+    EnvRunners sample whole episodes (``batch_mode="complete_episodes"``: no bound).
+
+    As RLlib samples: each EnvRunner (the local one where ``num_env_runners`` = 0) steps its envs
+    until they have taken its rollout fragment (``get_rollout_fragment_length``, which shares
+    ``total_train_batch_size`` out among them) times its number of envs. The envs step together and
+    an env's reset step is not counted, so when they end episodes at different steps an EnvRunner
+    can take up to ``num_envs_per_env_runner`` - 1 steps more; the rounds repeat until the batch is full.
+    """
+    if config.batch_mode != "truncate_episodes":
+        return None
+    envs = config.num_envs_per_env_runner
+    runners = range(1, config.num_env_runners + 1) if config.num_env_runners else range(1)
+    round_least = sum(config.get_rollout_fragment_length(index) * envs for index in runners)
+    round_most = round_least + len(runners) * (envs - 1)
+    rounds = math.ceil(config.total_train_batch_size / round_least)
+    least = round_least if rounds == 1 else config.total_train_batch_size
+    return least, rounds * round_most
+
+
+def timesteps_notice(timesteps: int, least: int, most: int) -> str | None:
+    """The line that says how many iterations (whole batches of ``least`` to ``most`` env steps each)
+    training takes to reach ``timesteps``, where that is not a whole number of them; else None."""
+    if timesteps % least == 0:
+        return None
+    iterations = math.ceil(timesteps / least)
+    head = f"--timesteps {timesteps} is not a whole number of iterations of {least} env steps: training runs"
+    if least == most:
+        return f"{head} {count(iterations, 'iteration')} ({iterations * least} env steps)"
+    fewest = math.ceil(timesteps / most)
+    runs = count(iterations, "iteration") if fewest == iterations else f"{fewest} to {iterations} iterations"
+    lowest = iterations * least if fewest == iterations else timesteps
+    return (f"{head} {runs} ({lowest} to {iterations * most} env steps: an iteration samples {least}, up to "
+            f"{most} when the envs of an EnvRunner end episodes at different steps)")
+
+
+def count(number: int, noun: str) -> str:
+    """``1 iteration``, ``2 iterations``."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def format_duration(seconds: float) -> str:
     if not math.isfinite(seconds):
         return "?"

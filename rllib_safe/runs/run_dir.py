@@ -7,10 +7,13 @@ A run directory holds::
     tensorboard/          TensorBoard event files (every numeric result, x axis = env steps)
     checkpoints/iter_NNNNNN/   ``algo.save_to_path`` every N iterations, at the end and on Ctrl-C
     summary.json          final return, cost, limit, steps/s, status
+    rllib_logdir/         RLlib's own log directory while the algorithm runs (``algo.logdir``; removed
+                          at the end while empty, as it stays on the new API stack)
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -27,6 +30,7 @@ SUMMARY_FILE = "summary.json"
 TENSORBOARD_DIR = "tensorboard"
 CHECKPOINTS_DIR = "checkpoints"
 CHECKPOINT_MARKER = "rllib_checkpoint.json"
+RLLIB_LOGDIR = "rllib_logdir"
 #: A run needs room for its checkpoints; below this many free bytes it does not start.
 MIN_FREE_BYTES = int(os.environ.get("RLLIB_SAFE_MIN_FREE_MB", "64")) * 2**20
 
@@ -57,6 +61,20 @@ def check_writable(run_dir: Path) -> None:
             f"run directory {str(run_dir)!r} has {free / 2**20:.1f} MiB free; a run needs at least "
             f"{MIN_FREE_BYTES / 2**20:.0f} MiB for its checkpoints (RLLIB_SAFE_MIN_FREE_MB)."
         )
+
+
+def remove_empty_dirs(path: Path) -> None:
+    """Removes ``path`` and the directories under it that hold no file (deepest first); keeps any with a file.
+
+    Tidying only: a directory that cannot be removed (a read-only disk) is left as it is.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        return
+    directories = sorted((d for d in path.rglob("*") if d.is_dir()), key=lambda d: len(d.parts), reverse=True)
+    for directory in [*directories, path]:
+        with contextlib.suppress(OSError):
+            directory.rmdir()  # fails on a directory that is not empty
 
 
 def default_run_dir(algo: str, env: str, seed: int) -> Path:

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from rllib_safe.algorithms.validation import cpu_shortfall
 from rllib_safe.runs.config import ConfigError, build_config, check_setting_values
-from rllib_safe.runs.loop import format_summary, run_loop
+from rllib_safe.runs.loop import format_summary, iteration_env_steps, run_loop, timesteps_notice
 from rllib_safe.runs.options import TrainOptions
 from rllib_safe.runs.run_dir import (
+    RLLIB_LOGDIR,
     RunDirError,
     RunFiles,
     check_writable,
@@ -24,6 +26,7 @@ from rllib_safe.runs.run_dir import (
     checkpoint_run_dir,
     default_run_dir,
     find_checkpoints,
+    remove_empty_dirs,
 )
 
 
@@ -36,12 +39,18 @@ def ray_address(address: str | None) -> str | None:
     return address or os.environ.get("RAY_ADDRESS")
 
 
-def init_ray(address: str | None, *, dashboard: bool = False, verbose: bool = False) -> str | None:
+def say_nothing(line: str) -> None:
+    """An ``echo`` that prints nothing."""
+
+
+def init_ray(address: str | None, *, dashboard: bool = False, verbose: bool = False,
+             echo: Callable[[str], None] = say_nothing) -> str | None:
     """Connects to ``address`` / ``RAY_ADDRESS`` if given, else starts Ray on this machine's CPUs.
 
     ``dashboard``: the embedded instance serves the Ray dashboard on 127.0.0.1 (token auth as
     Ray configures it); returns its URL. Ray's and RLlib's own logs reach the console only
-    with ``verbose`` (``rllib_safe.runs.console``).
+    with ``verbose`` (``rllib_safe.runs.console``). ``echo`` gets one line before Ray starts
+    (nothing where Ray is running already): start-up takes seconds.
     """
     import ray
 
@@ -52,8 +61,10 @@ def init_ray(address: str | None, *, dashboard: bool = False, verbose: bool = Fa
     quiet_console(verbose)
     address = ray_address(address)
     if address:
+        echo(f"Connecting to Ray at {address} ...")
         context = ray.init(address=address, **ray_init_kwargs(verbose))
     else:
+        echo(f"Starting Ray (local, {os.cpu_count()} CPUs) ...")
         context = ray.init(
             num_cpus=os.cpu_count(),
             include_dashboard=dashboard,
@@ -75,16 +86,34 @@ def restore_algorithm(checkpoint: Path):
 
 
 def restore_latest(checkpoints: list[Path], echo: Callable[[str], None]):
-    """The newest checkpoint that restores, and the algorithm; a broken one is named and skipped."""
-    for position, checkpoint in enumerate(checkpoints):
-        try:
-            return checkpoint, restore_algorithm(checkpoint)
-        except Exception as err:  # a truncated or corrupted checkpoint fails in many ways
-            reason = f"{type(err).__name__}: {str(err).strip().splitlines()[0][:200] if str(err).strip() else ''}"
-            if position + 1 == len(checkpoints):
-                raise RunDirError(f"checkpoint {str(checkpoint)!r} cannot be restored ({reason})") from err
-            echo(f"Checkpoint {checkpoint} cannot be restored ({reason}); using {checkpoints[position + 1]}")
-    raise AssertionError("unreachable: find_checkpoints never returns an empty list")
+    """The newest checkpoint that restores, and the algorithm; each is announced before it is loaded
+    (seconds), a broken one is named and skipped (``runs.fallback.restore_newest``)."""
+    from rllib_safe.runs.fallback import restore_newest
+
+    def restore(checkpoint: Path):
+        echo(f"Restoring {checkpoint} ...")
+        return restore_algorithm(checkpoint)
+
+    return restore_newest(checkpoints, restore, echo)
+
+
+@contextmanager
+def rllib_logdir_in(run_dir: Path):
+    """While active, an Algorithm built or restored makes its log directory (``algo.logdir``) in
+    ``run_dir / RLLIB_LOGDIR`` instead of ~/ray_results.
+
+    Outside Tune, RLlib's Trainable makes one per algorithm in ``DEFAULT_STORAGE_PATH`` (read when
+    it is built; no public way to pass another), and the new API stack writes nothing into it: every
+    run left an empty directory in ~/ray_results. :func:`remove_empty_dirs` tidies them up after.
+    """
+    from ray.tune.trainable import trainable
+
+    default_storage = trainable.DEFAULT_STORAGE_PATH
+    trainable.DEFAULT_STORAGE_PATH = str((run_dir / RLLIB_LOGDIR).resolve())
+    try:
+        yield
+    finally:
+        trainable.DEFAULT_STORAGE_PATH = default_storage
 
 
 @dataclass
@@ -97,13 +126,32 @@ class PreparedRun:
     config: object | None = None
     checkpoints: list[Path] | None = None
 
+    def timesteps_notice(self) -> str | None:
+        """The line that says how many iterations a new run's ``--timesteps`` makes, where it is not a
+        whole number of them (None for a resumed run: its config is in the checkpoint)."""
+        if self.config is None:
+            return None
+        steps = iteration_env_steps(self.config)
+        return timesteps_notice(self.timesteps, *steps) if steps else None
+
     def start(self, echo: Callable[[str], None]):
-        """The algorithm (built or restored) and the run's files."""
-        if self.checkpoints is None:
-            algo = self.config.build_algo()
-            files = RunFiles(self.run_dir)
-            files.write_config(self.options, self.config)
-            return algo, files
+        """The algorithm (built or restored) and the run's files; RLlib's log directory goes into the run
+        directory (:func:`rllib_logdir_in`)."""
+        with rllib_logdir_in(self.run_dir):
+            if self.checkpoints is None:
+                return self.build(echo)
+            return self.restore(echo)
+
+    def build(self, echo: Callable[[str], None]):
+        """A new run's algorithm and files."""
+        echo("Building EnvRunners and learners ...")
+        algo = self.config.build_algo()
+        files = RunFiles(self.run_dir)
+        files.write_config(self.options, self.config)
+        return algo, files
+
+    def restore(self, echo: Callable[[str], None]):
+        """A resumed run's algorithm, from its newest checkpoint that restores, and files."""
         checkpoint, algo = restore_latest(self.checkpoints, echo)
         echo(f"Resuming from {checkpoint} (target {self.timesteps} env steps)")
         files = RunFiles(self.run_dir, resume_from=checkpoint_iteration(checkpoint))
@@ -178,24 +226,36 @@ def prepare_run(options: TrainOptions) -> PreparedRun:
 def train(options: TrainOptions, echo: Callable[[str], None] = print) -> dict:
     """``rllib-safe train``: a new run or a resumed one; returns the summary.
 
-    Raises UsageError for bad input, before Ray starts wherever it can be found then.
+    Raises UsageError for bad input, before Ray starts wherever it can be found then. Says what it
+    does while Ray starts and the algorithm is built or restored (seconds each) through ``echo``.
     """
     from rllib_safe.runs.console import quiet_console
 
     quiet_console(options.verbose)  # before the config is validated: RLlib logs from validate()
     prepared = prepare_run(options)
-    url = init_ray(options.address, dashboard=options.dashboard, verbose=options.verbose)
+    notice = prepared.timesteps_notice()
+    if notice:
+        echo(notice)
+    url = init_ray(options.address, dashboard=options.dashboard, verbose=options.verbose, echo=echo)
     if url:
         echo(f"Ray dashboard: {url}")
+    try:
+        summary = start_and_run(prepared, echo)
+    finally:
+        remove_empty_dirs(prepared.run_dir / RLLIB_LOGDIR)
+    echo(format_summary(summary))
+    return summary
+
+
+def start_and_run(prepared: PreparedRun, echo: Callable[[str], None]) -> dict:
+    """Builds or restores the algorithm, trains it to the run's timesteps and stops it; returns the summary."""
     try:
         algo, files = prepared.start(echo)
     except (RunDirError, ValueError) as err:
         raise UsageError(str(err)) from err
     echo(f"Run directory: {files.run_dir}")
     try:
-        summary = run_loop(algo, files, prepared.timesteps, prepared.options.checkpoint_every, echo)
+        return run_loop(algo, files, prepared.timesteps, prepared.options.checkpoint_every, echo)
     finally:
         files.close()
         algo.stop()
-    echo(format_summary(summary))
-    return summary

@@ -172,3 +172,67 @@ def test_build_config_names_a_setting_of_the_wrong_kind_for_every_caller():
 
     with pytest.raises(ConfigError, match=r"`slack_upper` = 'wide': slack_upper takes a number \(default 5.0\)"):
         build_config("pcrpo", "BudgetEnv", {"slack_upper": "wide"})
+
+
+def test_timesteps_that_are_not_whole_iterations_are_announced_before_ray_starts(ray_must_not_start, capsys):
+    with pytest.raises(AssertionError, match="Ray was started"):
+        main(["train", *SHORT_RUN, "--set", "num_envs_per_env_runner=1", "--timesteps", "300"])
+    assert capsys.readouterr().out == (
+        "--timesteps 300 is not a whole number of iterations of 200 env steps: training runs 2 iterations "
+        "(400 env steps)\n"
+    )
+
+
+def test_starting_ray_is_announced(monkeypatch):
+    """Ray takes seconds to start: a line says so first (local: with its CPUs; a cluster: its address)."""
+    import os
+
+    import ray
+
+    from rllib_safe.runs import init_ray
+
+    class FakeContext:
+        dashboard_url = None
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", lambda **kwargs: FakeContext())
+    monkeypatch.setattr("rllib_safe.runs.console.quiet_console", lambda verbose: None)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    lines = []
+    init_ray(None, echo=lines.append)
+    init_ray("ray://head:10001", echo=lines.append)
+    assert lines == [f"Starting Ray (local, {os.cpu_count()} CPUs) ...", "Connecting to Ray at ray://head:10001 ..."]
+
+
+@pytest.mark.slow
+def test_train_and_resume_say_what_they_start_and_leave_nothing_in_ray_results(ray_session, monkeypatch, tmp_path,
+                                                                                capsys):
+    """RLlib makes a log directory per algorithm in ~/ray_results (``DEFAULT_STORAGE_PATH``) outside Tune."""
+    from ray.tune.trainable import trainable
+
+    ray_results = tmp_path / "ray_results"
+    monkeypatch.setattr(trainable, "DEFAULT_STORAGE_PATH", str(ray_results))
+    run_dir = tmp_path / "run"
+
+    assert main(["train", *SHORT_RUN, "--timesteps", str(BATCH + BATCH // 2), "--run-dir", str(run_dir)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:3] == [
+        f"--timesteps {BATCH + BATCH // 2} is not a whole number of iterations of {BATCH} env steps: training runs "
+        f"2 iterations ({2 * BATCH} to {2 * BATCH + 2} env steps: an iteration samples {BATCH}, up to {BATCH + 1} "
+        "when the envs of an EnvRunner end episodes at different steps)",
+        "Building EnvRunners and learners ...",
+        f"Run directory: {run_dir}",
+    ]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert (summary["iterations"], summary["env_steps"]) == (2, 2 * BATCH)
+
+    assert main(["train", "--resume", str(run_dir), "--timesteps", str(3 * BATCH)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"Restoring {run_dir / 'checkpoints' / 'iter_000002'} ..."
+    assert lines[1].startswith("Resuming from")
+    assert json.loads((run_dir / "summary.json").read_text())["iterations"] == 3
+
+    assert not ray_results.exists() or not any(ray_results.iterdir())
+    assert sorted(path.name for path in run_dir.iterdir()) == [
+        "checkpoints", "config.json", "results.jsonl", "summary.json", "tensorboard",
+    ]

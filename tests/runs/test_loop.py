@@ -133,3 +133,37 @@ def test_interrupt_checkpoints_and_restore_gives_the_saved_state(ray_session, tm
     assert math.isfinite(after["lagrange"]["value"])
     assert after["lagrange"]["value"] != saved["safe_learner_state"]["lagrange"]["value"]
     assert find_checkpoint(tmp_path).name == "iter_000001"
+
+
+def test_timesteps_notice_says_how_many_whole_iterations_run():
+    from rllib_safe.runs.loop import timesteps_notice
+
+    assert timesteps_notice(8000, 4000, 4000) is None
+    assert timesteps_notice(5000, 4000, 4000) == (
+        "--timesteps 5000 is not a whole number of iterations of 4000 env steps: training runs 2 iterations "
+        "(8000 env steps)"
+    )
+    assert timesteps_notice(300, 4000, 4000).endswith("training runs 1 iteration (4000 env steps)")
+    assert timesteps_notice(5000, 4000, 4014).endswith(
+        "training runs 2 iterations (8000 to 8028 env steps: an iteration samples 4000, up to 4014 when the envs "
+        "of an EnvRunner end episodes at different steps)"
+    )
+    assert "training runs 4 to 5 iterations (10010 to" in timesteps_notice(10010, 2502, 2510)
+
+
+@pytest.mark.parametrize(
+    "settings, expected",
+    [
+        ({}, (4000, 4014)),  # 2 EnvRunners x 8 envs: 250 steps per env, up to 7 more per EnvRunner
+        ({"num_envs_per_env_runner": 1}, (4000, 4000)),
+        ({"num_env_runners": 0, "num_envs_per_env_runner": 2, "train_batch_size_per_learner": 200,
+          "minibatch_size": 100}, (200, 201)),
+        ({"num_env_runners": 4, "num_envs_per_env_runner": 3, "train_batch_size_per_learner": 2500}, (2502, 2510)),
+        ({"batch_mode": "complete_episodes"}, None),
+    ],
+)
+def test_iteration_env_steps_follow_rllibs_rollout_fragments(settings, expected):
+    from rllib_safe.runs import build_config
+    from rllib_safe.runs.loop import iteration_env_steps
+
+    assert iteration_env_steps(build_config("ppo", "BudgetEnv", settings)) == expected

@@ -55,3 +55,14 @@ def test_a_new_run_purges_nothing(tmp_path):
     pytest.importorskip("tensorboard")
     write_results(RunFiles(tmp_path), [fake_result(i, cost=1.0) for i in (1, 2)])
     assert [step for step, _ in tensorboard_scalars(tmp_path, STEPS)] == [100, 200]
+
+
+def test_remove_empty_dirs_keeps_directories_with_files(tmp_path):
+    from rllib_safe.runs.run_dir import remove_empty_dirs
+
+    (tmp_path / "logs" / "a" / "b").mkdir(parents=True)
+    (tmp_path / "logs" / "c").mkdir()
+    (tmp_path / "logs" / "c" / "kept.txt").write_text("x")
+    remove_empty_dirs(tmp_path / "logs")
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == ["logs", "logs/c", "logs/c/kept.txt"]
+    remove_empty_dirs(tmp_path / "missing")
