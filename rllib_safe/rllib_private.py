@@ -19,6 +19,8 @@ Tested against the pinned Ray (pyproject.toml); tests/test_rllib_private.py exer
 from __future__ import annotations
 
 import pickle
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,23 @@ def checkpoint_config_dict(checkpoint: str | Path) -> dict[str, Any]:
     """
     with open(Path(checkpoint) / CHECKPOINT_CONSTRUCTOR_FILE, "rb") as file:
         return pickle.load(file)["ctor_args_and_kwargs"][0][0]
+
+
+@contextmanager
+def trainable_default_logdir(path: Path) -> Iterator[None]:
+    """While active, an Algorithm built or restored outside Tune makes its log directory under ``path``.
+
+    Tune's Trainable reads the module-level ``DEFAULT_STORAGE_PATH`` (~/ray_results) when it is
+    built; ``build_algo`` has no ``logger_creator`` argument in Ray 2.60 and restoring none either.
+    """
+    from ray.tune.trainable import trainable
+
+    default_storage = trainable.DEFAULT_STORAGE_PATH
+    trainable.DEFAULT_STORAGE_PATH = str(Path(path).resolve())
+    try:
+        yield
+    finally:
+        trainable.DEFAULT_STORAGE_PATH = default_storage
 
 
 def freeze_mean_std_filter(piece) -> None:

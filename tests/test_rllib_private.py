@@ -32,6 +32,15 @@ def test_freeze_mean_std_filter_sets_rllibs_own_flag():
     assert piece._update_stats is False
 
 
+def test_trainable_default_logdir_is_tunes_module_value(tmp_path):
+    from ray.tune.trainable import trainable
+
+    before = trainable.DEFAULT_STORAGE_PATH
+    with rllib_private.trainable_default_logdir(tmp_path / "logs"):
+        assert trainable.DEFAULT_STORAGE_PATH == str((tmp_path / "logs").resolve())
+    assert trainable.DEFAULT_STORAGE_PATH == before
+
+
 @pytest.fixture(scope="module")
 def algo(ray_session):
     config = small_problem_config(default_config("ppo-lag")).training(

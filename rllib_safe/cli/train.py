@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from rllib_safe.cli.errors import usage_error
-from rllib_safe.runs.options import TrainOptions, flag, parse_overrides
+from rllib_safe.runs.options import TRACKER_FLAGS, TrainOptions, flag, parse_overrides
 
 
 def add_option(parser, name: str, *flags: str, **kwargs) -> None:
@@ -50,6 +50,11 @@ def add_parser(subparsers) -> None:
         add_option(pcrpo, name, type=float)
     add_option(pcrpo, "actor_step", "--actor-step", "--update")
     add_option(parser.add_argument_group("SMPO"), "modulation_base", type=float)
+    trackers = parser.add_argument_group("experiment trackers")
+    for tracker, settings in TRACKER_FLAGS.items():
+        add_switch(trackers, tracker)
+        for name in settings:
+            add_option(trackers, name)
     parser.set_defaults(func=run)
 
 

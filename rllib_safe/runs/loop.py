@@ -120,10 +120,12 @@ def summarise(results: list[dict], cost_limit: float, steps_per_s: float, files:
 
 
 def run_loop(algo, files: RunFiles, timesteps: int, checkpoint_every: int,
-             echo: Callable[[str], None] = print) -> dict:
+             echo: Callable[[str], None] = print, tracker=None) -> dict:
     """Trains until ``timesteps`` env steps, writing results and checkpoints; returns the summary.
 
-    The summary covers the whole run (``files.previous_results`` of a resumed one included).
+    ``tracker``: a ``rllib_safe.trackers.RunTracker`` that gets each result too, and the run's
+    status at the end. The summary covers the whole run (``files.previous_results`` of a resumed
+    one included).
     Ctrl-C saves a checkpoint and ends with status "interrupted"; an error ends with status
     "failed" (what was written stays) and is re-raised.
     """
@@ -137,6 +139,8 @@ def run_loop(algo, files: RunFiles, timesteps: int, checkpoint_every: int,
             steps = int(result.get(flat(STEPS_KEY), steps))
             results.append(result)
             files.write_result(result)
+            if tracker is not None:
+                tracker.log_result(result, steps)
             elapsed = time.perf_counter() - start_time
             rate = (steps - start_steps) / elapsed if elapsed > 0 else 0.0
             iteration_rate = result.get(flat(ITERATION_STEPS_KEY), 0) / max(result["time_this_iter_s"], 1e-9)
@@ -158,6 +162,8 @@ def run_loop(algo, files: RunFiles, timesteps: int, checkpoint_every: int,
         rate = (steps - start_steps) / elapsed if elapsed > 0 else 0.0
         summary = summarise(results, cost_limit, rate, files, status, checkpoint)
         files.write_summary(summary)
+        if tracker is not None:
+            tracker.finish(status)
     return summary
 
 

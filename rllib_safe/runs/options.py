@@ -24,6 +24,12 @@ ALGORITHM_FLAGS: dict[str, tuple[str, ...]] = {
     "modulation_base": ("smpo",),
 }
 
+#: Flags that apply with a tracker's flag only.
+TRACKER_FLAGS: dict[str, tuple[str, ...]] = {
+    "mlflow": ("mlflow_uri", "mlflow_experiment"),
+    "wandb": ("wandb_project", "wandb_mode"),
+}
+
 #: Resource flags: config settings of the same name.
 RESOURCE_FLAGS = ("num_env_runners", "num_envs_per_env_runner", "num_learners", "num_gpus_per_learner")
 
@@ -142,6 +148,18 @@ class TrainOptions(BaseModel):
     dashboard: bool = Field(False, description="serve the Ray dashboard of the local Ray instance on 127.0.0.1 and "
                             "print its URL")
     verbose: bool = Field(False, description="show Ray's and RLlib's own log lines and warnings too")
+    mlflow: bool = Field(False, description="log the run to MLflow: config as params, every result per iteration, "
+                         "the run's files as artefacts (needs rllib-safe[mlflow]; view with `mlflow ui`)")
+    mlflow_uri: str | None = Field(None, description="with --mlflow: the tracking URI (default: MLFLOW_TRACKING_URI, "
+                                   "else MLflow's own sqlite:///mlflow.db in the working directory)")
+    mlflow_experiment: str | None = Field(None, min_length=1, description="with --mlflow: the experiment; default: "
+                                          "rllib-safe")
+    wandb: bool = Field(False, description="log the run to Weights & Biases, files under RUN_DIR/wandb "
+                        "(needs rllib-safe[wandb])")
+    wandb_project: str | None = Field(None, min_length=1, description="with --wandb: the project; default: rllib-safe")
+    wandb_mode: Literal["online", "offline"] | None = Field(
+        None, description="with --wandb: online (needs `wandb login`) or offline (`wandb sync` later); default: "
+        "WANDB_MODE, else online")
 
     @classmethod
     def help_text(cls, name: str) -> str:
@@ -188,6 +206,10 @@ class TrainOptions(BaseModel):
                 )
         if self.rollouts_on_gpu_nodes and not self.cluster_placement:
             raise ValueError("--rollouts-on-gpu-nodes applies with --cluster-placement only.")
+        for tracker, fields in TRACKER_FLAGS.items():
+            given = [flag(name) for name in fields if getattr(self, name) is not None]
+            if given and not getattr(self, tracker):
+                raise ValueError(f"{', '.join(given)} applies with {flag(tracker)} only.")
         if self.resume is not None:
             given = sorted(flag(name) for name in set(CONFIG_FLAGS) & self.model_fields_set)
             if given:
@@ -195,6 +217,19 @@ class TrainOptions(BaseModel):
                     f"--resume continues with the checkpoint's config; drop {', '.join(given)}."
                 )
         return self
+
+    def tracking(self):
+        """The experiment trackers asked for (``rllib_safe.trackers.TrackingSettings``)."""
+        from rllib_safe.trackers import MLflowSettings, TrackingSettings, WandbSettings
+
+        def given(**values):
+            return {name: value for name, value in values.items() if value is not None}
+
+        return TrackingSettings(
+            mlflow=MLflowSettings(**given(tracking_uri=self.mlflow_uri, experiment=self.mlflow_experiment))
+            if self.mlflow else None,
+            wandb=WandbSettings(**given(project=self.wandb_project, mode=self.wandb_mode)) if self.wandb else None,
+        )
 
     def settings(self) -> dict[str, Any]:
         """Config settings (``build_config``'s): cost limit, resources and algorithm flags given, then ``--set``.

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from rllib_safe.algorithms.validation import cpu_shortfall
+from rllib_safe.rllib_private import trainable_default_logdir
 from rllib_safe.runs.config import ConfigError, build_config, check_setting_values
 from rllib_safe.runs.loop import format_summary, iteration_env_steps, run_loop, timesteps_notice
 from rllib_safe.runs.options import TrainOptions
@@ -28,6 +28,7 @@ from rllib_safe.runs.run_dir import (
     find_checkpoints,
     remove_empty_dirs,
 )
+from rllib_safe.trackers import RunTracker, TrackerError, TrackingSettings, check_installed
 
 
 class UsageError(ValueError):
@@ -97,23 +98,11 @@ def restore_latest(checkpoints: list[Path], echo: Callable[[str], None]):
     return restore_newest(checkpoints, restore, echo)
 
 
-@contextmanager
 def rllib_logdir_in(run_dir: Path):
     """While active, an Algorithm built or restored makes its log directory (``algo.logdir``) in
-    ``run_dir / RLLIB_LOGDIR`` instead of ~/ray_results.
-
-    Outside Tune, RLlib's Trainable makes one per algorithm in ``DEFAULT_STORAGE_PATH`` (read when
-    it is built; no public way to pass another), and the new API stack writes nothing into it: every
-    run left an empty directory in ~/ray_results. :func:`remove_empty_dirs` tidies them up after.
-    """
-    from ray.tune.trainable import trainable
-
-    default_storage = trainable.DEFAULT_STORAGE_PATH
-    trainable.DEFAULT_STORAGE_PATH = str((run_dir / RLLIB_LOGDIR).resolve())
-    try:
-        yield
-    finally:
-        trainable.DEFAULT_STORAGE_PATH = default_storage
+    ``run_dir / RLLIB_LOGDIR`` instead of ~/ray_results, where the new API stack writes nothing into
+    it: every run left an empty directory there. :func:`remove_empty_dirs` tidies it up after."""
+    return trainable_default_logdir(run_dir / RLLIB_LOGDIR)
 
 
 @dataclass
@@ -197,6 +186,7 @@ def prepare_run(options: TrainOptions) -> PreparedRun:
     Raises UsageError naming what is wrong.
     """
     try:
+        check_installed(options.tracking(), flags={"mlflow": "--mlflow", "wandb": "--wandb"})
         if options.resume is not None:
             checkpoints = find_checkpoints(options.resume)
             run_dir = Path(options.run_dir or checkpoint_run_dir(checkpoints[0]) or default_run_dir(
@@ -219,7 +209,7 @@ def prepare_run(options: TrainOptions) -> PreparedRun:
         run_dir = Path(options.run_dir or default_run_dir(options.algo, options.env, options.seed))
         check_writable(run_dir)
         return PreparedRun(options, run_dir, options.timesteps, config=config)
-    except (ConfigError, RunDirError, ValueError) as err:
+    except (ConfigError, RunDirError, TrackerError, ValueError) as err:
         raise UsageError(str(err)) from err
 
 
@@ -255,7 +245,16 @@ def start_and_run(prepared: PreparedRun, echo: Callable[[str], None]) -> dict:
         raise UsageError(str(err)) from err
     echo(f"Run directory: {files.run_dir}")
     try:
-        return run_loop(algo, files, prepared.timesteps, prepared.options.checkpoint_every, echo)
+        tracker = start_tracker(prepared.options.tracking(), files.run_dir, algo.config, echo)
+        return run_loop(algo, files, prepared.timesteps, prepared.options.checkpoint_every, echo, tracker)
     finally:
         files.close()
         algo.stop()
+
+
+def start_tracker(settings: TrackingSettings, run_dir: Path, config, echo: Callable[[str], None]) -> RunTracker | None:
+    """The run's experiment trackers (``--mlflow``, ``--wandb``), named for the run directory; None if none."""
+    if not settings.names:
+        return None
+    echo(f"Logging to {' and '.join(settings.names)} ...")
+    return RunTracker(settings, run_dir, run_dir.name, config.to_dict())
