@@ -11,11 +11,13 @@ Nothing else is recorded.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import math
 import os
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -281,19 +283,39 @@ def tune_config(spec: SweepSpec) -> tune.TuneConfig:
     )
 
 
+#: Tune's environment settings below ``--verbose 2``: its console reporter's experiment header (which
+#: prints whatever the verbosity) and its advice on checkpoint frequency (about its own overhead).
+QUIET_TUNE_ENV = {"RAY_AIR_NEW_OUTPUT": "0", "TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S": "0"}
+
+
+@contextlib.contextmanager
+def quiet_tune(verbose: int) -> Iterator[None]:
+    """While fitting, Tune prints nothing of its own unless ``verbose`` is 2 (a user's own setting wins)."""
+    if verbose >= 2:
+        yield
+        return
+    saved = {name: os.environ.get(name) for name in QUIET_TUNE_ENV}
+    os.environ.update({name: value for name, value in QUIET_TUNE_ENV.items() if saved[name] is None})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+
+
 def _run_algorithms(
     spec: SweepSpec, run_dir: Path, callbacks: list | None, verbose: int, restart_errored: bool = False
 ) -> SweepSummary:
     """Fits each algorithm's experiment in turn; stops early when one was interrupted."""
     import rllib_safe.algorithms  # noqa: F401  (registers the Tune trainables)
 
-    if verbose < 2:  # Tune's advice on checkpoint frequency is about its own overhead, not the user's sweep
-        os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     statuses, errors = {}, {}
     start = time.perf_counter()
     for position, algorithm in enumerate(spec.algorithm):
         tuner = _tuner(spec, run_dir, algorithm, callbacks, verbose, restart_errored)
-        tuner.fit()
+        with quiet_tune(verbose):
+            tuner.fit()
         algorithm_statuses, algorithm_errors = _trial_statuses(tuner, algorithm)
         statuses |= algorithm_statuses
         errors |= algorithm_errors
