@@ -1,16 +1,14 @@
 #!/usr/bin/env bash
-# The GPU learner check of issue 11, run on the device machine (an NVIDIA GPU, no
-# registry): the per-SGD-step figure at minibatch 64 and 4096 (benchmarks/sgd_step.py
-# --device cuda: plain eager torch, our fast path, RLlib's loop) and a short PPO-Lag and
-# PCRPO run with the learner on the GPU (num_gpus_per_learner=1). Results under $OUT.
+# GPU check (benchmarks/gpu/README.md): the per-SGD-step figure at minibatch 64 and 4096
+# (benchmarks/sgd_step.py --device cuda: plain eager torch, our fast path, RLlib's loop) and a
+# short PPO-Lag and PCRPO run with the learner on the GPU (num_gpus_per_learner=1). Results
+# under $OUT (default results/gpu_check).
 #
-# Here first: bash benchmarks/gpu/wheels.sh (bundles .whl/1 .. .whl/N). Then one device
-# call per bundle, all but the last staging it on the (warm) machine:
-#     carry [".whl/1"]: bash benchmarks/gpu/check.sh stage .whl/1
-#     ...
-#     carry [".whl/N"]: bash benchmarks/gpu/check.sh run .whl/N
-# On a machine with the stack installed (a CPU dry run, say): SKIP_INSTALL=1 DEVICE=cpu
-# RUNNERS=1 PY=.venv/bin/python bash benchmarks/gpu/check.sh run
+# With rllib-safe installed:  SKIP_INSTALL=1 PY=python bash benchmarks/gpu/check.sh run
+# CPU dry run:                SKIP_INSTALL=1 DEVICE=cpu RUNNERS=1 PY=.venv/bin/python bash benchmarks/gpu/check.sh run
+# Offline, from the wheel bundles of benchmarks/gpu/wheels.sh (.whl/1 .. .whl/N, copied over):
+#     bash benchmarks/gpu/check.sh stage .whl/1     # ... each bundle but the last
+#     bash benchmarks/gpu/check.sh run .whl/N       # the last: installs into $SITE, then runs
 set -euo pipefail
 STAGE=/tmp/rllib-safe-wheels SITE=/tmp/rllib-safe-site
 OUT="${OUT:-results/gpu_check}" DEVICE="${DEVICE:-cuda}" PY="${PY:-python3}" RUNNERS="${RUNNERS:-4}"

@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
-# Fetches, on a machine with package registries, the wheels that the GPU check
-# (benchmarks/gpu/check.sh) installs on the device machine: rllib-safe's runtime
-# dependencies for CPython 3.12 on x86-64 Linux, except torch and the packages the
-# device image already holds (/work/.library/device/KINDS.md lists them). The device
-# machine reaches no registry and takes at most 64 MiB per call, so the wheels are
-# cut into parts of at most 30 MiB and dealt into bundles .whl/1, .whl/2, ... of at
-# most 60 MiB, one bundle carried per call (check.sh reassembles them).
+# Offline installation for the GPU check (benchmarks/gpu/README.md), run on a machine that
+# reaches a package registry: downloads rllib-safe's runtime dependencies as wheels for
+# CPython 3.12 on x86-64 Linux, except torch and the packages the target machine already
+# holds (IMAGE below; edit it for yours). For transfers limited in size, the wheels are cut
+# into parts of at most 30 MiB and dealt into bundles .whl/1, .whl/2, ... of at most 60 MiB;
+# benchmarks/gpu/check.sh stages the bundles and reassembles the wheels on the GPU machine.
 #
 #     bash benchmarks/gpu/wheels.sh [.whl]
 set -euo pipefail
@@ -16,8 +15,8 @@ for tag in manylinux_2_{17,24,27,28,31,34,35}_x86_64 manylinux2014_x86_64 manyli
     PLATFORMS+=(--platform "$tag")
 done
 TARGET=(--only-binary=:all: --python-version 3.12 --implementation cp --abi cp312 --abi abi3 --abi none "${PLATFORMS[@]}")
-# On the device image already (KINDS.md): its own versions serve (numpy too, which its torch
-# was built against).
+# On the target image already: its own versions serve (numpy too, which its torch was built
+# against).
 IMAGE="numpy scipy pandas pyarrow matplotlib contourpy cycler fonttools kiwisolver pillow pyparsing
 python-dateutil six pytz tzdata requests urllib3 idna certifi charset-normalizer pyyaml protobuf
 msgpack packaging filelock click aiohttp aiosignal frozenlist multidict yarl propcache
