@@ -4,8 +4,9 @@
 # short PPO-Lag and PCRPO run with the learner on the GPU (num_gpus_per_learner=1). Results
 # under $OUT (default results/gpu_check).
 #
-# With rllib-safe installed:  SKIP_INSTALL=1 PY=python bash benchmarks/gpu/check.sh run
-# CPU dry run:                SKIP_INSTALL=1 DEVICE=cpu RUNNERS=1 PY=.venv/bin/python bash benchmarks/gpu/check.sh run
+# With rllib-safe installed:  SKIP_INSTALL=1 PY=python PYTHONPATH=$PWD bash benchmarks/gpu/check.sh run
+# CPU dry run:                SKIP_INSTALL=1 DEVICE=cpu RUNNERS=1 PY=.venv/bin/python PYTHONPATH=$PWD \
+#                                 bash benchmarks/gpu/check.sh run
 # Offline, from the wheel bundles of benchmarks/gpu/wheels.sh (.whl/1 .. .whl/N, copied over):
 #     bash benchmarks/gpu/check.sh stage .whl/1     # ... each bundle but the last
 #     bash benchmarks/gpu/check.sh run .whl/N       # the last: installs into $SITE, then runs
