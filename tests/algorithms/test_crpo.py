@@ -10,7 +10,7 @@ from ray.tune.registry import get_trainable_cls
 from rllib_safe.algorithms import algorithm_class
 from rllib_safe.algorithms.crpo import CRPO, CRPOConfig
 from rllib_safe.algorithms.pcrpo import PCRPOConfig
-from rllib_safe.algorithms.pcrpo.pcrpo import ACTOR_STEP_DEFAULTS
+from rllib_safe.algorithms.switching.switching import ACTOR_STEP_DEFAULTS
 from rllib_safe.envs.known_optimum import BudgetEnv, RiskySafeEnv
 from tests.algorithms.learning import COST_LIMIT, HORIZON
 from tests.algorithms.test_pcrpo import ACCEPTED, MODES, crafted_batch, surrogates_and_kl, update

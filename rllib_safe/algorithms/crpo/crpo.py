@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from ray.rllib.algorithms.algorithm_config import NotProvided
 
-from rllib_safe.algorithms.pcrpo.pcrpo import SwitchingConfig
 from rllib_safe.algorithms.safe_ppo.safe_ppo import SafePPO
+from rllib_safe.algorithms.switching.switching import SwitchingConfig
 from rllib_safe.algorithms.validation import check_range
 
 #: CRPO's own settings in ``training()`` with their defaults (OmniSafe's tolerance).

@@ -11,7 +11,7 @@ the ``line_search_*`` metrics (``rllib_safe.metrics``).
 
 from __future__ import annotations
 
-from rllib_safe.algorithms.pcrpo.pcrpo_torch_learner import SwitchingTorchLearner
+from rllib_safe.algorithms.switching.switching_torch_learner import SwitchingTorchLearner
 from rllib_safe.core import Region, hard_switch_region
 
 

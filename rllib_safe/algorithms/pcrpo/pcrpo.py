@@ -6,7 +6,7 @@ Perspective of Gradient Manipulation" (AAAI 2024). The learner
 parameters, combines them with ``rllib_safe.core.manipulate_gradients`` and steps the actor
 either with one trust-region (natural-gradient) step per iteration (default, as the authors)
 or with Adam on the manipulated PPO-clip gradients (``actor_step="first_order"``).
-``SwitchingConfig`` holds the actor-step settings PCRPO shares with CRPO.
+``SwitchingConfig`` (``algorithms/switching/``) holds the actor-step settings PCRPO shares with CRPO.
 """
 
 from __future__ import annotations
@@ -16,23 +16,12 @@ from typing import Literal, get_args
 
 from ray.rllib.algorithms.algorithm_config import NotProvided
 
-from rllib_safe.algorithms.safe_ppo.safe_ppo import SafePPO, SafePPOConfig
+from rllib_safe.algorithms.safe_ppo.safe_ppo import SafePPO
+from rllib_safe.algorithms.switching.switching import SwitchingConfig
 from rllib_safe.algorithms.validation import check_choice, check_count, check_range
 from rllib_safe.core import PAPER_CONFLICT_ANGLE, PAPER_REWARD_WEIGHT, SlackKind, SlackSchedule
 
-#: How the actor steps (not to be confused with ``UpdateMode``, which objective a step follows).
-ActorStep = Literal["trust_region", "first_order"]
 TrustRegionMetric = Literal["fisher", "euclidean"]
-
-#: How CRPO's and PCRPO's actor steps, in ``training()`` with the defaults (the PCRPO authors').
-ACTOR_STEP_DEFAULTS = {
-    "actor_step": "trust_region",
-    "max_kl": 0.02,
-    "cg_iterations": 10,
-    "cg_damping": 0.1,
-    "line_search_decay": 0.8,
-    "line_search_max_backtracks": 15,
-}
 
 #: PCRPO's own settings in ``training()`` with their defaults.
 PCRPO_TRAINING_DEFAULTS = {
@@ -49,60 +38,6 @@ PCRPO_TRAINING_DEFAULTS = {
     # order) for the step actually taken, so the line search's test is the step's own.
     "trust_region_metric": "fisher",
 }
-
-
-class SwitchingConfig(SafePPOConfig):
-    """How the actor steps in the algorithms that switch its objective (CRPO, PCRPO).
-
-    The learners take g_r and g_c on the same batch at the same parameters and step the
-    actor either with one trust-region (natural-gradient) step per iteration (default, as
-    the PCRPO authors and OmniSafe's CRPO) or with Adam on PPO-clip gradients
-    (``actor_step="first_order"``). The critics always take Adam minibatch steps.
-    """
-
-    RENAMED_SETTINGS = {"update": "actor_step"}
-
-    def __init__(self, algo_class=None):
-        super().__init__(algo_class=algo_class)
-        self._update_settings(ACTOR_STEP_DEFAULTS)
-
-    def training(
-        self,
-        *,
-        actor_step: ActorStep = NotProvided,
-        max_kl: float = NotProvided,
-        cg_iterations: int = NotProvided,
-        cg_damping: float = NotProvided,
-        line_search_decay: float = NotProvided,
-        line_search_max_backtracks: int = NotProvided,
-        update: ActorStep = NotProvided,
-        **kwargs,
-    ) -> SwitchingConfig:
-        """The safe-PPO settings plus the actor step's.
-
-        Args:
-            actor_step: "trust_region" (one natural-gradient step of the actor per
-                iteration on the whole batch) or "first_order" (Adam on the PPO-clip
-                gradients, every minibatch). Critics always take Adam minibatch steps.
-            max_kl: KL radius delta of the trust-region step.
-            cg_iterations: conjugate-gradient iterations of the trust-region step.
-            cg_damping: damping added to the Fisher-vector products.
-            line_search_decay: step shrink factor of the backtracking line search.
-            line_search_max_backtracks: tries of the backtracking line search.
-            update: the old name of ``actor_step`` (FutureWarning).
-        """
-        super().training(**kwargs)
-        self._update_settings(locals(), ACTOR_STEP_DEFAULTS)
-        return self
-
-    def validate(self) -> None:
-        super().validate()
-        check_choice("actor_step", self.actor_step, get_args(ActorStep))
-        check_range("max_kl", self.max_kl, 0.0, math.inf, low_open=True, high_open=True)
-        check_count("cg_iterations", self.cg_iterations, 1)
-        check_range("cg_damping", self.cg_damping, 0.0, math.inf, high_open=True)
-        check_range("line_search_decay", self.line_search_decay, 0.0, 1.0, low_open=True, high_open=True)
-        check_count("line_search_max_backtracks", self.line_search_max_backtracks, 1)
 
 
 class PCRPOConfig(SwitchingConfig):
