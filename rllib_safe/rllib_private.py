@@ -10,7 +10,7 @@ are overrides rather than calls, so they live in their classes and are listed he
 * ``SwitchingTorchLearner._make_batch_if_necessary`` (algorithms/pcrpo/pcrpo_torch_learner.py)
   keeps the whole train batch of an update for the trust-region actor step; RLlib has no
   public hook for the batch its learner connector builds.
-* ``SafeEnvRunner._make_on_episode_callback`` (envs/env_runner.py) skips the per-step
+* ``SafeEnvRunner._make_on_episode_callback`` (speed/env_runner.py) skips the per-step
   ``on_episode_step`` call when no callback wants it; RLlib makes it for every env step.
 
 Tested against the pinned Ray (pyproject.toml); tests/test_rllib_private.py exercises each.
@@ -93,6 +93,12 @@ def forward_train(module, batch: dict) -> dict:
     """``module._forward_train``: ``forward_train`` walks every module hook per minibatch, which the
     fast update path does once per update instead."""
     return module._forward_train(batch)
+
+
+def module_forward(module, batch: dict, **kwargs) -> dict:
+    """``module._forward``: the forward pass every RLModule defines, without ``forward_exploration``'s
+    wrapping (the speed layer's in-module sampling computes the rest itself)."""
+    return module._forward(batch, **kwargs)
 
 
 def sample_episodes(algorithm):

@@ -38,9 +38,7 @@ from rllib_safe.algorithms.validation import check_choice, check_count, check_ra
 from rllib_safe.connectors.columns import CUMULATIVE_COST_INFO, TIMESTEP_EPISODE_COST, TIMESTEP_ITERATION
 from rllib_safe.connectors.cost_gae import AdvantageNormalization
 from rllib_safe.connectors.safety_metrics_callback import SafetyMetricsCallback
-from rllib_safe.connectors.sampling import MeanStdFilter, fused_default_pieces, timed_as_one
 from rllib_safe.core.episode_cost import EpisodeCostWindow
-from rllib_safe.envs.env_runner import SafeEnvRunner
 from rllib_safe.metrics import (
     EPISODE_COST_ITERATION_MEAN,
     EPISODE_COST_MEAN,
@@ -48,6 +46,8 @@ from rllib_safe.metrics import (
     EPISODES_OVER_LIMIT,
 )
 from rllib_safe.rllib_private import sample_episodes, wants_component
+from rllib_safe.speed.env_runner import SafeEnvRunner
+from rllib_safe.speed.sampling_connectors import MeanStdFilter, fused_default_pieces, timed_as_one
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +170,7 @@ class SafePPOConfig(PPOConfig):
         self.train_batch_size_per_learner = 4000
         self.minibatch_size = 256
         self.num_envs_per_env_runner = 8  # 2x8: ~71% of the per-core raw rate (README: Performance)
-        self.env_runner_cls = SafeEnvRunner  # RLlib's, on a leaner vector env (envs/vector_env.py)
+        self.env_runner_cls = SafeEnvRunner  # RLlib's, on a leaner vector env (speed/vector_env.py)
         self.torch_skip_nan_gradients = True  # skips a per-parameter isfinite sync per step
         self.callbacks_class = SafetyMetricsCallback
         self._update_settings(SAFE_TRAINING_DEFAULTS)
@@ -229,7 +229,7 @@ class SafePPOConfig(PPOConfig):
             allow_gpu_fallback: With ``num_gpus_per_learner > 0`` and no GPU available,
                 train the learners on CPU (with a warning) instead of failing.
             fast_update: Run each update's epoch x minibatch loop in one call, minibatches
-                gathered by index on the learner's device (``fast_update.py``); the same
+                gathered by index on the learner's device (``rllib_safe.speed.update``); the same
                 minibatches and weights as RLlib's loop, which False selects.
             target_kl: OmniSafe's early stop: after each epoch, end the update once the mean
                 KL(pi_old || pi) over the batch exceeds it (logged as ``policy_kl`` and
@@ -323,7 +323,7 @@ class SafePPOConfig(PPOConfig):
         return RLModuleSpec(module_class=SafePPOTorchRLModule, catalog_class=SafePPOCatalog)
 
     def build_env_to_module_connector(self, env=None, spaces=None, device=None):
-        # RLlib's pipeline with its per-step costs cut (connectors/sampling.py): the observation
+        # RLlib's pipeline with its per-step costs cut (speed/sampling_connectors.py): the observation
         # filter batched, the default pieces fused, the pieces not timed one by one.
         pipeline = super().build_env_to_module_connector(env=env, spaces=spaces, device=device)
         if self.normalize_observations:

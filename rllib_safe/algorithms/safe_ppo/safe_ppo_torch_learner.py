@@ -17,7 +17,6 @@ from ray.rllib.core.learner.learner import ENTROPY_KEY, POLICY_LOSS_KEY, VF_LOSS
 from ray.rllib.evaluation.postprocessing import Postprocessing
 from ray.rllib.utils.torch_utils import explained_variance
 
-from rllib_safe.algorithms.safe_ppo.fast_update import FastUpdateMixin
 from rllib_safe.connectors import (
     AddCostColumnsToTrainBatch,
     CostGeneralAdvantageEstimation,
@@ -30,7 +29,6 @@ from rllib_safe.connectors.columns import (
     TIMESTEP_ITERATION,
 )
 from rllib_safe.core.distributed import all_reduce_mean
-from rllib_safe.core.optim import adam, clip_by_global_norm_
 from rllib_safe.metrics import (
     COST_ADVANTAGES_MEAN,
     COST_ADVANTAGES_STD,
@@ -41,6 +39,8 @@ from rllib_safe.metrics import (
     POLICY_KL,
 )
 from rllib_safe.rllib_private import learner_connector
+from rllib_safe.speed.optim import adam, clip_by_global_norm_
+from rllib_safe.speed.update import FastUpdateMixin
 
 SAFE_STATE = "safe_learner_state"
 
@@ -58,7 +58,7 @@ class SafePPOTorchLearner(FastUpdateMixin, PPOTorchLearner):
 
     ``policy_advantages`` is the one hook the baselines override: PPO uses A_r,
     PPO-Lagrangian (A_r - lambda A_c) / (1 + lambda), CRPO A_r or -A_c. Updates run through
-    the fast path of ``fast_update.py`` unless ``fast_update=False``; with ``target_kl`` set,
+    the fast path of ``rllib_safe.speed.update`` unless ``fast_update=False``; with ``target_kl`` set,
     the epochs stop early as OmniSafe's do (``stop_after_epoch``).
     """
 

@@ -50,7 +50,6 @@ from rllib_safe.connectors.transition_columns import (
     REALISED_COST_TO_GO_MASK,
 )
 from rllib_safe.core.modulation import WEIGHT_FLOOR
-from rllib_safe.core.optim import adam
 from rllib_safe.metrics import (
     CRITIC_GRADIENT_ADVANTAGE_ABS_MEAN,
     MODULATION_THRESHOLD,
@@ -67,6 +66,7 @@ from rllib_safe.metrics import (
     REWARD_ADVANTAGE_STD,
 )
 from rllib_safe.rllib_private import learner_connector
+from rllib_safe.speed.optim import adam
 
 COST_Q_OPTIMIZER = "cost_q"
 

@@ -10,7 +10,7 @@ OmniSafe's schedule (12,500 SGD steps of 64 rows per iteration) that costs as mu
 
 * The train batch is built once (learner connector, ``_make_batch_if_necessary``, so subclass
   overrides still run) and stays on the learner's device; each minibatch is gathered by index
-  (``index_select``) from RLlib's own schedule (``rllib_safe.core.minibatches``): the same
+  (``index_select``) from RLlib's own schedule (``rllib_safe.speed.minibatches``): the same
   rows in the same order, the same permutations drawn from the learner's seeded global RNG.
 * Each SGD step calls the hooks subclasses override, in RLlib's order: each module's
   ``_forward_train`` (the modules are put in training mode once per update, not by every
@@ -53,9 +53,9 @@ from ray.rllib.core.learner.training_data import TrainingData
 from ray.rllib.utils import force_tuple
 from ray.rllib.utils.metrics import ALL_MODULES
 
-from rllib_safe.core.minibatches import cyclic_row_order, epoch_boundaries, num_minibatches
 from rllib_safe.metrics import COMPILE_SECONDS, EPOCHS_RUN, UPDATE_BATCH_SECONDS, UPDATE_SGD_LOOP_SECONDS
 from rllib_safe.rllib_private import forward_train, learner_train_batch
+from rllib_safe.speed.minibatches import cyclic_row_order, epoch_boundaries, num_minibatches
 
 logger = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from ray.rllib.callbacks.callbacks import RLlibCallback
 from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
 
-from rllib_safe.envs.vector_env import ListInfoSyncVectorEnv
 from rllib_safe.rllib_private import callback_objects, split_arrays_per_env_directly
+from rllib_safe.speed.vector_env import ListInfoSyncVectorEnv
 
 
 class SafeEnvRunner(SingleAgentEnvRunner):

@@ -16,8 +16,10 @@ from ray.rllib.utils.spaces.space_utils import clip_action, unsquash_action
 from ray.tune.registry import register_env
 
 from rllib_safe.algorithms import default_config
-from rllib_safe.connectors.columns import CUMULATIVE_COST_INFO
-from rllib_safe.connectors.sampling import (
+from rllib_safe.envs import CostContract
+from rllib_safe.envs.known_optimum import BudgetEnv
+from rllib_safe.runs.evaluation import freeze_observation_filters
+from rllib_safe.speed.sampling_connectors import (
     ActionsForVectorEnv,
     BatchedNormalizeAndClipActions,
     MeanStdFilter,
@@ -27,9 +29,6 @@ from rllib_safe.connectors.sampling import (
     _push_batch,
     fused_default_pieces,
 )
-from rllib_safe.envs import CostContract, MissingCostError
-from rllib_safe.envs.known_optimum import BudgetEnv
-from rllib_safe.runs.evaluation import freeze_observation_filters
 
 OBS_SPACE = gym.spaces.Box(-np.inf, np.inf, shape=(3,), dtype=np.float32)
 STAT_FIELDS = (
@@ -156,16 +155,7 @@ def test_batched_actions_match_rllibs_per_item_normalisation(box, normalize_acti
     assert batch[Columns.ACTIONS_FOR_ENV].dtype == expected.dtype
 
 
-class NoCostEnv(BudgetEnv):
-    def step(self, action):
-        obs, reward, terminated, truncated, info = super().step(action)
-        info.pop("cost")
-        return obs, reward, terminated, truncated, info
-
-
 register_env("ContractBudgetEnv", lambda config: CostContract(BudgetEnv(config)))
-register_env("RawBudgetEnv", lambda config: BudgetEnv(config))
-register_env("NoCostEnv", lambda config: NoCostEnv(config))
 
 
 def runner(env_id, num_envs=4, **training):
@@ -211,42 +201,6 @@ def test_pipelines_restore_from_a_checkpoint(tmp_path):
     restored = ConnectorPipelineV2.from_checkpoint(str(tmp_path / "m2e")).connectors[-1]
     assert type(restored) is ActionsForVectorEnv
     assert (restored.normalize_actions, restored.clip_actions) == (True, False)
-
-
-@pytest.mark.parametrize("env_id", ["ContractBudgetEnv", "RawBudgetEnv"])
-def test_cumulative_cost_in_the_infos_with_or_without_cost_contract(env_id):
-    env_runner = runner(env_id, num_envs=2)
-    for episode in env_runner.sample(num_timesteps=150) + env_runner.sample(num_timesteps=150):
-        infos = episode.get_infos()
-        start = infos[0][CUMULATIVE_COST_INFO]
-        costs = np.array([info["cost"] for info in infos[1:]])
-        np.testing.assert_allclose([info[CUMULATIVE_COST_INFO] for info in infos[1:]], start + np.cumsum(costs))
-        if episode.t_started == 0:
-            assert start == 0.0
-
-
-def test_env_without_cost_fails_clearly():
-    with pytest.raises(MissingCostError):
-        runner("NoCostEnv", num_envs=1).sample(num_timesteps=5)
-
-
-def test_cost_contract_keeps_the_episode_cost():
-    env = CostContract(BudgetEnv({}))
-    _, info = env.reset(seed=0)
-    assert info[CUMULATIVE_COST_INFO] == 0.0
-    total = 0.0
-    for action in (-1.0, 1.0, 0.0):
-        *_, info = env.step(np.array([action], np.float32))
-        total += info["cost"]
-        assert info[CUMULATIVE_COST_INFO] == pytest.approx(total)
-    _, info = env.reset()
-    assert info[CUMULATIVE_COST_INFO] == 0.0
-
-
-def test_cost_contract_uses_the_pipelines_info_key():
-    from rllib_safe.envs import wrappers
-
-    assert wrappers.CUMULATIVE_COST_INFO == CUMULATIVE_COST_INFO
 
 
 @pytest.mark.parametrize("normalize_observations", [True, False])

@@ -8,7 +8,7 @@ import pytest
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 from gymnasium.wrappers.vector import DictInfoToList
 
-from rllib_safe.envs.vector_env import ListInfoSyncVectorEnv
+from rllib_safe.speed.vector_env import ListInfoSyncVectorEnv
 
 
 class ShortEpisodes(gym.Env):

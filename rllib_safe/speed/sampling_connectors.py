@@ -332,7 +332,7 @@ def _check_stateless(rl_module, piece: ConnectorV2) -> None:
     if rl_module is not None and rl_module.is_stateful():
         raise ValueError(
             f"{type(piece).__name__} batches one step of a stateless module; {type(rl_module).__name__} is "
-            "stateful: build the pipelines without rllib_safe.connectors.sampling.fused_default_pieces."
+            "stateful: build the pipelines without rllib_safe.speed.sampling_connectors.fused_default_pieces."
         )
 
 

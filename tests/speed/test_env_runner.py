@@ -14,10 +14,10 @@ from rllib_safe.algorithms import default_config
 from rllib_safe.connectors import SafetyMetricsCallback
 from rllib_safe.connectors.columns import CUMULATIVE_COST_INFO
 from rllib_safe.envs import CostContract, register_envs
-from rllib_safe.envs.env_runner import SafeEnvRunner
 from rllib_safe.envs.known_optimum import BudgetEnv
-from rllib_safe.envs.vector_env import ListInfoSyncVectorEnv
 from rllib_safe.rllib_private import callback_objects
+from rllib_safe.speed.env_runner import SafeEnvRunner
+from rllib_safe.speed.vector_env import ListInfoSyncVectorEnv
 
 register_envs()
 
