@@ -33,19 +33,19 @@ lint: setup
 	$(VENV)/bin/ruff check rllib_safe tests benchmarks
 
 bench: setup
-	$(PY) benchmarks/env_speed.py
-	$(PY) benchmarks/throughput.py
+	$(PY) -m benchmarks.env_speed
+	$(PY) -m benchmarks.throughput
 
 # OmniSafe beside us at OmniSafe's hyperparameters (builds .venv-omnisafe on first use; ~15 min on 2 cores).
 bench-omnisafe: setup
-	$(PY) benchmarks/compare_omnisafe.py --tag 2cores
+	$(PY) -m benchmarks.compare_omnisafe --tag 2cores
 
 # The learning benchmark (hours on 2 cores; rerun to continue; BENCH_ARGS="--jobs 16" on a bigger machine).
 bench-learning: setup
-	$(PY) benchmarks/learning.py --suite standard $(BENCH_ARGS)
+	$(PY) -m benchmarks.learning --suite standard $(BENCH_ARGS)
 
 bench-learning-report: setup
-	$(PY) benchmarks/learning.py --suite standard --report
+	$(PY) -m benchmarks.learning --suite standard --report
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis

@@ -1,18 +1,19 @@
 """Throughput of OmniSafe 0.5 and rllib-safe side by side, at identical hyperparameters, one after the other.
 
-    python benchmarks/compare_omnisafe.py [--algo ppo-lag] [--env SafetyHopperVelocity-v1]
+    python -m benchmarks.compare_omnisafe [--algo ppo-lag] [--env SafetyHopperVelocity-v1]
         [--omnisafe-epochs 2] [--iterations 2] [--settings 0x1 2x8] [--tag 2cores] [--smoke]
 
 OmniSafe needs gymnasium 0.28 and cannot share our venv: its own venv (``.venv-omnisafe``) is built
 on first use by ``benchmarks/omnisafe/setup_venv.sh``. OmniSafe trains first
-(``benchmarks/omnisafe/run_omnisafe.py``, 1 process, 1 env), then ours (``benchmarks/throughput.py
+(``benchmarks/omnisafe/run_omnisafe.py``, 1 process, 1 env), then ours (``python -m benchmarks.throughput
 --omnisafe``, each ``RUNNERSxENVS`` setting), both at OmniSafe's on-policy PPOLag settings
-(:data:`HYPERPARAMETERS`) with the same torch thread count. One JSON line per result: OmniSafe's row,
-our raw-env and training rows as throughput.py prints them, and per setting a ratio row (ours /
-OmniSafe env steps/s, the time split of both, ``mismatched`` hyperparameters if any). Every line
-carries the run's start time and the 1-minute load average when it was printed (a busy machine shows),
-and is appended to ``benchmarks/results/compare_omnisafe_<tag>.jsonl``. OmniSafe's rate covers its
-whole run, ours the timed iterations after one warm-up.
+(:data:`HYPERPARAMETERS`) with the same torch thread count. One JSON line per result: OmniSafe's row
+(with ``omnisafe_versions``: its venv's packages), our raw-env and training rows as throughput prints
+them, and per setting a ratio row (ours / OmniSafe env steps/s, the time split of both, ``mismatched``
+hyperparameters if any). Every line carries its provenance (``benchmarks.record``: revision, time,
+machine and its load average, versions, command) and is appended to
+``benchmarks/results/compare_omnisafe_<tag>.jsonl``. OmniSafe's rate covers its whole run, ours the
+timed iterations after one warm-up.
 
 ``--smoke`` checks the plumbing in about a minute: OmniSafe 1 epoch of 2000 steps, ours 1 iteration at
 our defaults (so ``mismatched`` is not empty), nothing written. It measures nothing.
@@ -26,15 +27,18 @@ import math
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+from benchmarks import record
+from benchmarks.record import REPO, RESULTS
+
 SETUP_VENV = REPO / "benchmarks" / "omnisafe" / "setup_venv.sh"
 RUN_OMNISAFE = REPO / "benchmarks" / "omnisafe" / "run_omnisafe.py"
-THROUGHPUT = REPO / "benchmarks" / "throughput.py"
-RESULTS = REPO / "benchmarks" / "results"
+#: Our side: the throughput benchmark, run as a module from the repository root.
+THROUGHPUT = "benchmarks.throughput"
+#: The OmniSafe venv's packages each OmniSafe row records.
+OMNISAFE_PACKAGES = ("omnisafe", "torch", "gymnasium", "safety-gymnasium", "mujoco")
 #: Our algorithm names and OmniSafe's.
 OMNISAFE_NAMES = {"ppo": "PPO", "ppo-lag": "PPOLag", "crpo": "OnCRPO"}
 #: OmniSafe's on-policy PPOLag defaults (configs/on-policy/PPOLag.yaml); also ours under throughput.py --omnisafe
@@ -71,8 +75,8 @@ def omnisafe_argv(python: str, algo: str, env_id: str, epochs: int, torch_thread
 
 
 def ours_argv(algo: str, env_id: str, settings: list[str], iterations: int, smoke: bool) -> list[str]:
-    """The throughput.py command for our side: OmniSafe's hyperparameters, or our defaults under ``smoke``."""
-    argv = [sys.executable, str(THROUGHPUT), "--algos", algo, "--envs", env_id, "--settings", *settings,
+    """The throughput command for our side: OmniSafe's hyperparameters, or our defaults under ``smoke``."""
+    argv = [sys.executable, "-m", THROUGHPUT, "--algos", algo, "--envs", env_id, "--settings", *settings,
             "--iterations", str(iterations)]
     return argv + (["--raw-steps", "500"] if smoke else ["--omnisafe"])
 
@@ -83,6 +87,22 @@ def ensure_venv(venv: Path) -> str:
         print(f"building OmniSafe's venv in {venv} (2-3 minutes)", file=sys.stderr, flush=True)
         subprocess.run(["bash", str(SETUP_VENV), str(venv)], check=True, cwd=REPO)
     return str(venv / "bin" / "python")
+
+
+def venv_versions(python: str) -> dict[str, str | None]:
+    """The versions of :data:`OMNISAFE_PACKAGES` (and python's) in the venv of ``python``."""
+    code = (
+        "import json, platform, sys\n"
+        "from importlib import metadata\n"
+        "def version(name):\n"
+        "    try:\n"
+        "        return metadata.version(name)\n"
+        "    except metadata.PackageNotFoundError:\n"
+        "        return None\n"
+        "print(json.dumps({'python': platform.python_version()} | {name: version(name) for name in sys.argv[1:]}))\n"
+    )
+    output = subprocess.run([python, "-c", code, *OMNISAFE_PACKAGES], capture_output=True, text=True, check=True)
+    return json.loads(output.stdout)
 
 
 def json_object(line: str) -> dict[str, Any] | None:
@@ -173,21 +193,17 @@ def main() -> None:
     args = parse_args()
     python = ensure_venv(args.omnisafe_venv)
     hp = HYPERPARAMETERS | ({"steps_per_epoch": SMOKE_STEPS_PER_EPOCH} if args.smoke else {})
+    record.set_torch_threads(args.torch_threads)  # this process's, as its provenance says; both sides get OMP's
     env = os.environ | {"OMP_NUM_THREADS": str(args.torch_threads)}
     results = None if args.smoke else RESULTS / f"compare_omnisafe_{args.tag}.jsonl"
-    run = {"run": time.strftime("%Y-%m-%dT%H:%M:%S"), "tag": args.tag, "smoke": args.smoke,
-           "torch_threads": args.torch_threads}
+    run = {"tag": args.tag, "smoke": args.smoke, "torch_threads": args.torch_threads}
 
     def emit(row: dict[str, Any]) -> None:
-        line = json.dumps(row | run | {"load_1m": round(os.getloadavg()[0], 2)})
-        print(line, flush=True)
-        if results is not None:
-            with results.open("a") as file:
-                file.write(line + "\n")
+        record.emit(row | run, results)
 
     epochs = 1 if args.smoke else args.omnisafe_epochs
     (omnisafe,) = run_json_lines(omnisafe_argv(python, args.algo, args.env, epochs, args.torch_threads, hp), env)
-    emit(omnisafe)
+    emit(omnisafe | {"omnisafe_versions": venv_versions(python)})
     iterations = 1 if args.smoke else args.iterations
     wanted = "default" if args.smoke else "omnisafe"
     for row in run_json_lines(ours_argv(args.algo, args.env, args.settings, iterations, args.smoke), env):

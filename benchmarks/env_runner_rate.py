@@ -1,12 +1,12 @@
 """One EnvRunner's sampling rate against the raw env rate, in one process, the two interleaved.
 
-    python benchmarks/env_runner_rate.py [--algo ppo-lag] [--envs SafetyHopperVelocity-v1]
-        [--num-envs 1 4 8 16] [--rounds 5] [--steps 8000] [--chunk-steps 2000]
+    python -m benchmarks.env_runner_rate [--algo ppo-lag] [--envs SafetyHopperVelocity-v1]
+        [--num-envs 1 4 8 16] [--rounds 5] [--steps 8000] [--chunk-steps 2000] [--torch-threads 1] [--out FILE]
 
 What "per EnvRunner core" means with Ray, the driver and the learner left out: a local EnvRunner
 (the config's ``env_runner_cls``, ``SafeEnvRunner``, with its connector pipelines, module and
 vector env, no Ray) samples ``--steps`` env steps per round, and the raw random-action rate of
-the same env (one env, ``env_speed.steps_per_second``, resets counted) is measured over as many
+the same env (one env, ``benchmarks.env_speed.steps_per_second``, resets counted) is measured over as many
 steps in the same process, the two alternating in stretches of ``--chunk-steps`` steps: on a
 machine whose speed drifts (shared hosts) they see the same minutes. Each setting reports the
 median over rounds of the runner's rate, of the raw rate and of their ratio, and the
@@ -16,19 +16,13 @@ forward pass) and the rest (episode bookkeeping, callbacks, metrics). One JSON l
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from env_speed import steps_per_second  # noqa: E402
-
-from rllib_safe.envs import make_env  # noqa: E402
-from rllib_safe.metrics import ENV_RUNNER_STEP_TIMER_KEYS  # noqa: E402
+from benchmarks import record
+from benchmarks.env_speed import steps_per_second
+from rllib_safe.envs import make_env
+from rllib_safe.metrics import ENV_RUNNER_STEP_TIMER_KEYS
 
 
 def vector_step_us(timer_seconds: dict[str, float], seconds_per_vector_step: float) -> dict[str, float]:
@@ -82,7 +76,7 @@ def measure(algo: str, env_id: str, num_envs: int, rounds: int, steps: int, chun
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = record.parser(__doc__)
     parser.add_argument("--algo", default="ppo-lag")
     parser.add_argument("--envs", nargs="+", default=["SafetyHopperVelocity-v1"])
     parser.add_argument("--num-envs", nargs="+", type=int, default=[1, 4, 8, 16])
@@ -91,17 +85,11 @@ def main() -> None:
     parser.add_argument(
         "--chunk-steps", type=int, default=2000, help="runner and raw env alternate in stretches of this many steps"
     )
-    parser.add_argument("--torch-threads", type=int, default=1)
     args = parser.parse_args()
-
-    import torch
-
-    torch.set_num_threads(args.torch_threads)
+    record.set_torch_threads(args.torch_threads)
     for env_id in args.envs:
         for num_envs in args.num_envs:
-            print(
-                json.dumps(measure(args.algo, env_id, num_envs, args.rounds, args.steps, args.chunk_steps)), flush=True
-            )
+            record.emit(measure(args.algo, env_id, num_envs, args.rounds, args.steps, args.chunk_steps), args.out)
 
 
 if __name__ == "__main__":

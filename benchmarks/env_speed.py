@@ -4,15 +4,14 @@ Prints one JSON line per env: steps/s without resets (pure ``step``) and with re
 and, for navigation tasks, the reset time with and without the skybox texture
 (``render_mode="rgb_array"`` compiles it; ``None`` skips it, see ``rllib_safe.envs.skybox``).
 
-    python benchmarks/env_speed.py [--env-ids ID ...] [--steps N] [--resets N]
+    python -m benchmarks.env_speed [--env-ids ID ...] [--steps N] [--resets N] [--out FILE]
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 
+from benchmarks import record
 from rllib_safe.envs import make_env
 
 DEFAULT_IDS = [
@@ -78,13 +77,13 @@ def measure(env_id: str, steps: int, resets: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = record.parser(__doc__, torch_threads=None)
     parser.add_argument("--env-ids", nargs="+", default=DEFAULT_IDS)
     parser.add_argument("--steps", type=int, default=5000, help="steps per measurement")
     parser.add_argument("--resets", type=int, default=3, help="resets timed per skybox setting")
     args = parser.parse_args()
     for env_id in args.env_ids:
-        print(json.dumps(measure(env_id, args.steps, args.resets)), flush=True)
+        record.emit(measure(env_id, args.steps, args.resets), args.out)
 
 
 if __name__ == "__main__":

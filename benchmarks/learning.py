@@ -1,20 +1,22 @@
 """Learning benchmark: each run of a suite trained to its budget, resumable run by run, then a report.
 
-    python benchmarks/learning.py --suite standard              # every run not in the results file yet
-    python benchmarks/learning.py --suite standard --jobs 16    # 16 runs at once, one CPU each
-    python benchmarks/learning.py --suite standard --tasks SafetyPointCircle1-v0 --algos pcrpo smpo --seeds 0
-    python benchmarks/learning.py --suite standard --dry-run    # the plan: done, to resume, to start
-    python benchmarks/learning.py --suite standard --report     # table and figures from the results file
-    python benchmarks/learning.py --suite smoke                 # the same code path in seconds
+    python -m benchmarks.learning --suite standard              # every run not in the results file yet
+    python -m benchmarks.learning --suite standard --jobs 16    # 16 runs at once, one CPU each
+    python -m benchmarks.learning --suite standard --tasks SafetyPointCircle1-v0 --algos pcrpo smpo --seeds 0
+    python -m benchmarks.learning --suite standard --dry-run    # the plan: done, to resume, to start
+    python -m benchmarks.learning --suite standard --report     # table and figures from the results file
+    python -m benchmarks.learning --suite smoke                 # the same code path in seconds
 
-Suites are data (benchmarks/learning_suites.py). Each run trains in its own run directory
+Suites are data (``benchmarks.learning_suites``). Each run trains in its own run directory
 (``rllib-safe train``'s: results.jsonl, checkpoints every few iterations) under
 ``results/learning/<suite>/<task>/<algo>/seed<k>/``. A run whose line is in the results file
 (``benchmarks/results/learning_<suite>.jsonl`` for the standard suite) is skipped; an interrupted
 run (Ctrl-C, a crash, a killed job) continues from its last checkpoint. Each finished run appends
-one JSON line: its settings, seed, budget, git revision, env steps, wall time, steps/s, the
-figures of ``learning_report.run_figures`` and its learning curve. The report (``--report``, and
-after every session) is computed from that file alone.
+one JSON line: its settings, seed, budget, the git revision it started at, ``starts`` (1, plus one
+per resume from a checkpoint), env steps, wall time, steps/s, the figures of
+``learning_report.run_figures``, its learning curve, and the provenance of the process that trained
+it (``benchmarks.record``: revision at the end, machine, versions, command). The report
+(``--report``, and after every invocation) is computed from that file alone.
 
 ``--jobs 1`` (the default) trains the runs one after the other in this process on one Ray
 instance (all of this machine's CPUs). ``--jobs N`` starts N runs at once, each in its own
@@ -40,13 +42,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.learning_report import load_records, run_figures, write_report  # noqa: E402
-from benchmarks.learning_suites import REPO, SUITES, RunSpec, Suite, run_key  # noqa: E402
-from rllib_safe.metrics import COST_KEY, RETURN_KEY, STEPS_KEY, flat  # noqa: E402
-from rllib_safe.runs.loop import format_duration  # noqa: E402
-from rllib_safe.runs.run_dir import read_results, run_checkpoints  # noqa: E402
+from benchmarks.learning_report import load_records, run_figures, write_report
+from benchmarks.learning_suites import REPO, SUITES, RunSpec, Suite, run_key
+from benchmarks.record import append, git_revision, set_torch_threads, stamped, start_ray, utc_now
+from rllib_safe.metrics import COST_KEY, RETURN_KEY, STEPS_KEY, flat
+from rllib_safe.runs.loop import format_duration
+from rllib_safe.runs.run_dir import read_results, run_checkpoints
 
 RUN_META_FILE = "benchmark_run.json"
 RECORD_FILE = "benchmark_record.json"
@@ -55,18 +56,6 @@ INTERRUPTED = 130
 
 class RunDirMismatch(ValueError):
     """A run directory holds a run with other settings than the one asked for."""
-
-
-def git_revision() -> str:
-    """``HEAD``'s short hash, ``-dirty`` when tracked files differ from it; ``unknown`` without git."""
-    def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, check=True).stdout
-
-    try:
-        revision = git("rev-parse", "--short=12", "HEAD").strip()
-        return revision + ("-dirty" if git("status", "--porcelain", "--untracked-files=no").strip() else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def select_runs(suite: Suite, tasks: list[str] | None, algos: list[str] | None, seeds: list[int] | None):
@@ -88,7 +77,7 @@ def has_checkpoint(run_dir: Path) -> bool:
 
 
 def prepare_run_dir(spec: RunSpec, run_dir: Path) -> dict:
-    """The run directory's metadata (run key, git revision at start, sessions so far), updated.
+    """The run directory's metadata (run key, git revision at start, times started so far), updated.
 
     A directory this benchmark started that has no checkpoint yet is started again from
     scratch; one that holds another run (other settings or budget) is an error.
@@ -100,15 +89,15 @@ def prepare_run_dir(spec: RunSpec, run_dir: Path) -> dict:
             raise RunDirMismatch(f"{run_dir} holds another run ({meta['key']}), not {spec.key()}: "
                                  "move it away or pick another --runs-dir")
         if has_checkpoint(run_dir):
-            meta["sessions"] += 1
+            # "sessions": the name of "starts" in run directories started before it was renamed.
+            meta["starts"] = meta.pop("starts", meta.pop("sessions", 1)) + 1
             meta_path.write_text(json.dumps(meta))
             return meta
         shutil.rmtree(run_dir)
     elif run_dir.exists() and any(run_dir.iterdir()):
         raise RunDirMismatch(f"{run_dir} is not empty and was not started by this benchmark")
     run_dir.mkdir(parents=True, exist_ok=True)
-    meta = {"key": spec.key(), "git_revision": git_revision(), "started_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "sessions": 1}
+    meta = {"key": spec.key(), "git_revision": git_revision(), "started_at": utc_now(), "starts": 1}
     meta_path.write_text(json.dumps(meta))
     return meta
 
@@ -144,24 +133,24 @@ def rounded(curve: dict[str, list]) -> dict[str, list]:
 
 
 def record_of(suite: Suite, spec: RunSpec, run_dir: Path, meta: dict) -> dict:
-    """The run's line of the results file, from its run directory."""
+    """The run's line of the results file, from its run directory, with the provenance of this
+    process (the one that trained it; its revision is the one at the end of the run)."""
     iterations = read_results(run_dir)
     curve = curve_of(iterations)
     wall_s = sum(r["time_this_iter_s"] for r in iterations)
-    revision = git_revision()
-    return {
+    return stamped({
         "suite": suite.name, "tier": spec.tier, "task": spec.task, "algo": spec.algo, "seed": spec.seed,
         "cost_limit": spec.cost_limit, "timesteps": spec.timesteps, "settings": spec.settings,
         "git_revision": meta["git_revision"],
-        **({"git_revision_at_end": revision} if revision != meta["git_revision"] else {}),
-        "started_at": meta["started_at"], "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "sessions": meta["sessions"],  # > 1: resumed from a checkpoint (valid, not bit-identical to one session)
+        "started_at": meta["started_at"], "finished_at": utc_now(),
+        # > 1: resumed from a checkpoint (valid, not bit-identical to an uninterrupted run)
+        "starts": meta["starts"],
         "cpus": len(os.sched_getaffinity(0)),
         "iterations": len(iterations), "env_steps": curve["env_steps"][-1],
         "wall_s": round(wall_s, 1), "steps_per_s": round(curve["env_steps"][-1] / wall_s, 1),
         **run_figures(curve, spec.cost_limit),
         "curve": rounded(curve),
-    }
+    })
 
 
 def train_run(suite: Suite, spec: RunSpec, runs_dir: Path, echo: Callable[[str], None] = print) -> dict | None:
@@ -174,14 +163,8 @@ def train_run(suite: Suite, spec: RunSpec, runs_dir: Path, echo: Callable[[str],
     return record_of(suite, spec, run_dir, meta) if summary["status"] == "completed" else None
 
 
-def append_record(results_file: Path, record: dict) -> None:
-    results_file.parent.mkdir(parents=True, exist_ok=True)
-    with results_file.open("a", encoding="utf-8") as file:
-        file.write(json.dumps(record) + "\n")
-
-
 class Progress:
-    """One line per finished run: count, the run's figures, and the suite's ETA from this session's rate."""
+    """One line per finished run: count, the run's figures, and the suite's ETA from this invocation's rate."""
 
     def __init__(self, runs: list[RunSpec]):
         self.total, self.done = len(runs), 0
@@ -208,7 +191,7 @@ def format_figure(value: float | None) -> str:
 
 @dataclass
 class Session:
-    """How this session's runs ended: the failed ones' names, and whether it was interrupted."""
+    """How this invocation's runs ended: the failed ones' names, and whether it was interrupted."""
 
     failed: list[str] = field(default_factory=list)
     interrupted: bool = False
@@ -238,7 +221,7 @@ def run_in_process(suite: Suite, runs: list[RunSpec], runs_dir: Path, results_fi
             print(f"Interrupted: {spec.name()} continues from its checkpoint next time.", flush=True)
             session.interrupted = True
             break
-        append_record(results_file, record)
+        append(results_file, record)
         print(progress.finished(spec, record), flush=True)
     return session
 
@@ -258,21 +241,20 @@ def stop_on_signals() -> None:
 
 
 def worker_command(suite: Suite, spec: RunSpec, runs_dir: Path) -> list[str]:
-    return [sys.executable, str(Path(__file__).resolve()), "--suite", suite.name, "--runs-dir", str(runs_dir),
+    return [sys.executable, "-m", "benchmarks.learning", "--suite", suite.name, "--runs-dir", str(runs_dir),
             "--worker", spec.key()]
 
 
 def run_worker(suite: Suite, key: str, runs_dir: Path) -> int:
     """One run in a child process on its own Ray instance; its record lands in the run directory."""
     import ray
-    import torch
 
     from rllib_safe.algorithms import default_config
 
-    torch.set_num_threads(1)
+    set_torch_threads(1)
     spec = next(run for run in suite.runs if run.key() == key)
     runners = spec.settings.get("num_env_runners", default_config(spec.algo).num_env_runners)
-    ray.init(address="local", num_cpus=runners + 1, include_dashboard=False)  # logical CPUs for the EnvRunners
+    start_ray(runners + 1, address="local")  # logical CPUs for the EnvRunners
     stop_on_signals()
     try:
         record = train_run(suite, spec, runs_dir, echo_with(spec.name() + ":"))
@@ -295,6 +277,7 @@ def start_worker(suite: Suite, spec: RunSpec, runs_dir: Path, cpu: int) -> subpr
     with log.open("a") as output:
         child = subprocess.Popen(
             worker_command(suite, spec, runs_dir), stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=REPO,
             env=os.environ | {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
             preexec_fn=functools.partial(os.sched_setaffinity, 0, {cpu}),
         )
@@ -331,7 +314,7 @@ def run_parallel(suite: Suite, runs: list[RunSpec], runs_dir: Path, results_file
                 free_cpus.append(cpu)
                 if child.returncode == 0:
                     record = worker_record(runs_dir, spec)
-                    append_record(results_file, record)
+                    append(results_file, record)
                     print(progress.finished(spec, record), flush=True)
                 else:
                     session.failed.append(spec.name())
@@ -342,7 +325,7 @@ def run_parallel(suite: Suite, runs: list[RunSpec], runs_dir: Path, results_file
         stop_workers(active)
         for child, (spec, _) in active.items():
             if child.returncode == 0:  # finished before the signal reached it
-                append_record(results_file, worker_record(runs_dir, spec))
+                append(results_file, worker_record(runs_dir, spec))
     return session
 
 

@@ -28,7 +28,7 @@ import pandas as pd
 from benchmarks.learning_suites import PUBLISHED, PUBLISHED_LABEL, PUBLISHED_STEPS, Suite, published
 from rllib_safe.algorithms.safe_ppo.safe_ppo import SAFE_TRAINING_DEFAULTS
 from rllib_safe.metrics import COST_KEY, flat
-from rllib_safe.sweeps.report import _interval, _markdown
+from rllib_safe.sweeps.report import markdown_table, mean_std_interval
 
 FINAL_FRACTION = 0.1
 METRICS = {  # record field -> table heading
@@ -133,7 +133,7 @@ def summary_table(records: list[dict], suite: Suite) -> pd.DataFrame:
         }
         for field in METRICS:
             values = np.array([math.nan if m[field] is None else m[field] for m in members], dtype=float)
-            mean, std, low, high = _interval(values)
+            mean, std, low, high = mean_std_interval(values)
             row |= {f"{field}_mean": mean, f"{field}_std": std, f"{field}_ci95_low": low, f"{field}_ci95_high": high}
         row["published_return"], row["published_cost"] = reference or (math.nan, math.nan)
         rows.append(row)
@@ -297,7 +297,7 @@ def markdown(table: pd.DataFrame, suite: Suite, images: list[str]) -> str:
         "",
         caption(table, suite),
         "",
-        _markdown(display_table(table)),
+        markdown_table(display_table(table)),
         "OmniSafe's published numbers for these tasks (all its algorithms):",
         "",
         *(published_lines(tasks) or ["- none for these tasks"]),

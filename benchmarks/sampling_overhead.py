@@ -1,7 +1,7 @@
 """Where a training run's sampling time goes beyond the EnvRunners' own ``sample()`` calls.
 
-    python benchmarks/sampling_overhead.py [--algo ppo-lag] [--env SafetyHopperVelocity-v1]
-        [--settings 2x8] [--iterations 10] [--num-cpus 2]
+    python -m benchmarks.sampling_overhead [--algo ppo-lag] [--env SafetyHopperVelocity-v1]
+        [--settings 2x8] [--iterations 10] [--num-cpus 2] [--out FILE]
 
 RLlib's synchronous sampling asks every EnvRunner for its share of the batch at once and waits
 for all of them. Per training iteration this times, on each EnvRunner, its ``sample()`` call
@@ -21,13 +21,10 @@ timed iterations, and the per-iteration values).
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import time
 
-import ray
-
+from benchmarks import record
 from rllib_safe.algorithms.safe_ppo import safe_ppo
 from rllib_safe.runs.config import build_config
 
@@ -94,18 +91,17 @@ def summarise(iterations: list[dict]) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = record.parser(__doc__, torch_threads=None, num_cpus=True)
     parser.add_argument("--algo", default="ppo-lag")
     parser.add_argument("--env", default="SafetyHopperVelocity-v1")
-    parser.add_argument("--settings", nargs="+", default=["2x8"], help="RUNNERSxENVS, 1 or more EnvRunners")
+    parser.add_argument("--settings", nargs="+", type=record.parse_setting, default=[record.parse_setting("2x8")],
+                        help="RUNNERSxENVS, 1 or more EnvRunners")
     parser.add_argument("--iterations", type=int, default=10, help="timed iterations per setting")
-    parser.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local Ray instance")
     args = parser.parse_args()
-    ray.init(num_cpus=args.num_cpus)
-    for setting in args.settings:
-        runners, envs = (int(part) for part in setting.split("x"))
+    record.start_ray(args.num_cpus)
+    for runners, envs in args.settings:
         if runners < 1:
-            parser.error(f"--settings {setting}: needs at least 1 remote EnvRunner (the local one is not timed)")
+            parser.error(f"--settings {runners}x{envs}: needs at least 1 remote EnvRunner (the local one is not timed)")
         recorder = SamplingRecorder()
         safe_ppo.sample_episodes = recorder
         settings = {"num_env_runners": runners, "num_envs_per_env_runner": envs}
@@ -116,7 +112,7 @@ def main() -> None:
         finally:
             algorithm.stop()
         row = {"algo": args.algo, "env_id": args.env, "num_env_runners": runners, "num_envs_per_env_runner": envs}
-        print(json.dumps(row | {"timed_iterations": args.iterations} | summarise(recorder.iterations[1:])), flush=True)
+        record.emit(row | {"timed_iterations": args.iterations} | summarise(recorder.iterations[1:]), args.out)
 
 
 if __name__ == "__main__":

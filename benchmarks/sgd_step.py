@@ -17,20 +17,21 @@ shared machine); both are the median over ``--repeats`` timings after one warm-u
 on one thread, as OmniSafe's ``torch_threads: 1`` timing. ``--device cuda`` runs every row on the
 GPU (the learner rows with ``num_gpus_per_learner=1``), each timing ended by a device sync.
 
-    python benchmarks/sgd_step.py [--minibatch-sizes 64 4096] [--steps 200] [--repeats 3]
+    python -m benchmarks.sgd_step [--minibatch-sizes 64 4096] [--steps 200] [--repeats 3]
         [--impls eager compiled fast_path fast_path_compiled rllib_loop] [--algo ppo-lag] [--device cpu]
+        [--torch-threads 1] [--out FILE]
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import time
 from collections.abc import Callable
 
 import gymnasium as gym
 import torch
+
+from benchmarks import record
 
 IMPLEMENTATIONS = ("eager", "compiled", "fast_path", "fast_path_compiled", "rllib_loop")
 #: SafetyHopperVelocity-v1's spaces.
@@ -194,26 +195,25 @@ def measure(impl: str, algo: str, minibatch_size: int, steps: int, repeats: int,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = record.parser(__doc__)
     parser.add_argument("--minibatch-sizes", nargs="+", type=int, default=[64, 4096])
     parser.add_argument("--steps", type=int, default=200, help="SGD steps per timing")
     parser.add_argument("--repeats", type=int, default=3, help="timings per result (median)")
     parser.add_argument("--impls", nargs="+", default=list(IMPLEMENTATIONS), choices=IMPLEMENTATIONS)
     parser.add_argument("--algo", default="ppo-lag", help="rllib-safe algorithm of the learner rows (and "
                         "whose config sets the plain rows' networks, lr and clipping)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="where every row runs")
     args = parser.parse_args()
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: torch sees no CUDA device here (torch.cuda.is_available() is False)")
-    torch.set_num_threads(args.threads)
+    record.set_torch_threads(args.torch_threads)
     for minibatch_size in args.minibatch_sizes:
         for impl in args.impls:
             row = {"impl": impl, "algo": args.algo if impl not in ("eager", "compiled") else None,
-                   "minibatch_size": minibatch_size, "steps": args.steps, "threads": args.threads,
+                   "minibatch_size": minibatch_size, "steps": args.steps, "threads": args.torch_threads,
                    "device": args.device}
             measured = measure(impl, args.algo, minibatch_size, args.steps, args.repeats, args.device)
-            print(json.dumps(row | measured), flush=True)
+            record.emit(row | measured, args.out)
 
 
 if __name__ == "__main__":

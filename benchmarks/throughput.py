@@ -1,6 +1,6 @@
 """End-to-end training throughput (sampling + learning) per algorithm, env and parallelism setting.
 
-For each env, the raw random-action step rate (``benchmarks/env_speed.py``, resets counted) is
+For each env, the raw random-action step rate (``benchmarks.env_speed``, resets counted) is
 measured in the same run, between the training iterations: before the first timed iteration and
 after each one, with the training's actors idle (the machine's speed drifts within minutes).
 ``RawRateProbe`` measures it in one process alone and, for N > 1 EnvRunners, in N processes
@@ -13,8 +13,9 @@ divided by the EnvRunners) against the raw rate: per timed iteration, against th
 measured right before and right after it, and their median (``sampling_ratio_to_raw``;
 ``sampling_ratio_to_concurrent_raw`` against N processes at once). One JSON line per result.
 
-    python benchmarks/throughput.py [--algos ppo ppo-lag] [--envs SafetyPointGoal1-v0]
+    python -m benchmarks.throughput [--algos ppo ppo-lag] [--envs SafetyPointGoal1-v0]
         [--settings 0x1 1x8 2x8] [--iterations 2] [--omnisafe] [--learner-loops fast rllib] [--num-cpus 2]
+        [--torch-threads 1] [--out FILE]
 
 Settings are ``RUNNERSxENVS``: ``num_env_runners`` x ``num_envs_per_env_runner``. ``--omnisafe``
 also runs every setting with OmniSafe's on-policy hyperparameters (``PRESETS["omnisafe"]``:
@@ -26,25 +27,19 @@ those rows run every epoch).
 
 from __future__ import annotations
 
-import argparse
-import json
 import multiprocessing
-import os
 import queue
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from env_runner_rate import vector_step_us  # noqa: E402
-from env_speed import steps_per_second  # noqa: E402
-
-from rllib_safe.algorithms import ALGORITHMS  # noqa: E402
-from rllib_safe.algorithms.presets import PRESETS  # noqa: E402
-from rllib_safe.envs import make_env  # noqa: E402
-from rllib_safe.metrics import (  # noqa: E402
+from benchmarks import record
+from benchmarks.env_runner_rate import vector_step_us
+from benchmarks.env_speed import steps_per_second
+from benchmarks.record import parse_setting
+from rllib_safe.algorithms import ALGORITHMS
+from rllib_safe.algorithms.presets import PRESETS
+from rllib_safe.envs import make_env
+from rllib_safe.metrics import (
     ALL_MODULES,
     EPOCHS_RUN,
     ITERATION_STEPS_KEY,
@@ -60,7 +55,7 @@ from rllib_safe.metrics import (  # noqa: E402
     WEIGHT_SYNC_TIMER,
     lookup,
 )
-from rllib_safe.runs.config import build_config  # noqa: E402
+from rllib_safe.runs.config import build_config
 
 DEFAULT_ENVS = ["SafetyHopperVelocity-v1", "SafetyPointGoal1-v0"]
 DEFAULT_SETTINGS = ["0x1", "1x8", "2x8"]
@@ -72,13 +67,6 @@ LEARNER_LOOPS = {"fast": {"fast_update": True}, "rllib": {"fast_update": False, 
 TIMED_PHASES = {"sampling": SAMPLING_TIMER, "learner_update": LEARNER_UPDATE_TIMER, "weight_sync": WEIGHT_SYNC_TIMER}
 #: ``MetricsLogger.log_time`` reduces timers with an EMA of this coefficient across iterations.
 TIMER_EMA_COEFF = 0.01
-
-
-def parse_setting(text: str) -> tuple[int, int]:
-    runners, _, envs = text.partition("x")
-    if not (runners.isdigit() and envs.isdigit() and int(envs) >= 1):
-        raise argparse.ArgumentTypeError(f"setting {text!r} is invalid: use RUNNERSxENVS, e.g. 2x4")
-    return int(runners), int(envs)
 
 
 def _step_on_request(env_id: str, start, requests, rates) -> None:
@@ -271,7 +259,7 @@ def measure(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = record.parser(__doc__, num_cpus=True)
     parser.add_argument("--algos", nargs="+", default=sorted(ALGORITHMS), choices=sorted(ALGORITHMS))
     parser.add_argument("--envs", nargs="+", default=DEFAULT_ENVS)
     parser.add_argument(
@@ -289,21 +277,13 @@ def main() -> None:
     parser.add_argument(
         "--raw-steps", type=int, default=4000, help="timed steps per process of each raw env measurement"
     )
-    parser.add_argument("--num-cpus", type=int, default=os.cpu_count(), help="CPUs given to Ray")
-    parser.add_argument(
-        "--torch-threads",
-        type=int,
-        default=1,
-        help="torch threads of the driver (local EnvRunner, local learner) and of Ray's workers",
-    )
     args = parser.parse_args()
 
     import ray
-    import torch
 
-    torch.set_num_threads(args.torch_threads)
-    os.environ["OMP_NUM_THREADS"] = str(args.torch_threads)  # inherited by Ray's workers
-    ray.init(num_cpus=args.num_cpus, include_dashboard=False, log_to_driver=False)
+    # The driver's threads (local EnvRunner, local learner); Ray's workers inherit OMP_NUM_THREADS.
+    record.set_torch_threads(args.torch_threads)
+    record.start_ray(args.num_cpus, log_to_driver=False)
     presets = [("default", {})] + ([("omnisafe", OMNISAFE)] if args.omnisafe else [])
     runs = [
         (runners, envs, setting, training | LEARNER_LOOPS[loop])
@@ -322,7 +302,7 @@ def main() -> None:
                         probes = {"alone": alone} | ({"concurrent": concurrent[runners]} if runners > 1 else {})
                         row = measure(algo, env_id, runners, envs, args.iterations, training, probes, args.raw_steps)
                         row["setting"] = setting
-                        print(json.dumps(row), flush=True)
+                        record.emit(row, args.out)
             finally:
                 for probe in [alone, *concurrent.values()]:
                     probe.close()

@@ -32,7 +32,7 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
 fi
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true; "$PY" -c "import torch, ray; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'ray', ray.__version__)"; } | tee "$OUT/machine.txt"
 
-"$PY" benchmarks/sgd_step.py --device "$DEVICE" --minibatch-sizes 64 4096 --impls eager fast_path rllib_loop \
+"$PY" -m benchmarks.sgd_step --device "$DEVICE" --minibatch-sizes 64 4096 --impls eager fast_path rllib_loop \
     --steps 200 --repeats 3 | tee "$OUT/sgd_step.jsonl"
 
 gpus=$([ "$DEVICE" = cuda ] && echo 1 || echo 0)

@@ -49,8 +49,9 @@ def _title(runs: ReportRuns) -> str:
     return f"{', '.join(runs.algorithms)} on {', '.join(runs.envs)}"
 
 
-def _interval(values: np.ndarray) -> tuple[float, float, float, float]:
-    """Mean, std and the 95% t-interval of the mean."""
+def mean_std_interval(values: np.ndarray) -> tuple[float, float, float, float]:
+    """Mean, std (ddof=1) and the 95% Student-t interval of the mean of the non-NaN ``values``;
+    NaN where they are too few (std and interval need two, the mean one)."""
     values = values[~np.isnan(values)]
     if values.size == 0:
         return (math.nan,) * 4
@@ -77,7 +78,7 @@ def _statuses(members: list[TrialResults]) -> str:
 
 def _final_statistics(metric: str, finals: np.ndarray) -> dict[str, float]:
     """Mean, std and 95% interval of ``metric``'s final values over seeds; a cost's lower bound is >= 0."""
-    mean, std, low, high = _interval(finals)
+    mean, std, low, high = mean_std_interval(finals)
     if metric == "cost" and not math.isnan(low):
         low = max(low, 0.0)
     return {f"{metric}_mean": mean, f"{metric}_std": std, f"{metric}_ci95_low": low, f"{metric}_ci95_high": high}
@@ -147,7 +148,9 @@ def best_feasible_sentence(table: pd.DataFrame) -> str:
             f"cost {best['cost_mean']:.3g} <= limit {best['cost_limit']:g}).")
 
 
-def _markdown(table: pd.DataFrame) -> str:
+def markdown_table(table: pd.DataFrame) -> str:
+    """``table`` as a Markdown table (floats to 3 significant digits), ending in a newline."""
+
     def cell(value):
         return f"{value:.3g}" if isinstance(value, float) else str(value)
 
@@ -344,7 +347,7 @@ def write_report(runs: str | Path | Sequence[str | Path], out: str | Path | None
     out.mkdir(parents=True, exist_ok=True)
     table = summary_table(report_runs.trials, last_k)
     table.to_csv(out / "summary.csv", index=False)
-    (out / "summary.md").write_text(f"{best_feasible_sentence(table)}\n\n{_markdown(table)}")
+    (out / "summary.md").write_text(f"{best_feasible_sentence(table)}\n\n{markdown_table(table)}")
     images = ["learning_curves.png", "reward_vs_cost.png"]
     plot_learning_curves(_title(report_runs), report_runs.trials, table, out / images[0])
     plot_tradeoff(_title(report_runs), table, out / images[1])

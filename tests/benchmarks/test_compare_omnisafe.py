@@ -156,7 +156,8 @@ def test_ratio_row_divides_our_rate_by_omnisafes():
 def test_smoke_runs_ours_at_our_defaults_and_the_real_run_with_omnisafes_hyperparameters():
     real = compare_omnisafe.ours_argv("ppo-lag", "SafetyHopperVelocity-v1", ["0x1", "2x4"], 2, smoke=False)
     smoke = compare_omnisafe.ours_argv("ppo-lag", "SafetyHopperVelocity-v1", ["0x1"], 1, smoke=True)
-    assert real[2:] == ["--algos", "ppo-lag", "--envs", "SafetyHopperVelocity-v1", "--settings", "0x1", "2x4",
+    assert real[1:3] == ["-m", "benchmarks.throughput"]
+    assert real[3:] == ["--algos", "ppo-lag", "--envs", "SafetyHopperVelocity-v1", "--settings", "0x1", "2x4",
                         "--iterations", "2", "--omnisafe"]
     assert "--omnisafe" not in smoke
 

@@ -95,14 +95,14 @@ def test_smoke_suite_resumes_a_crashed_run_skips_finished_ones_and_reports(ray_s
     printed = capsys.readouterr().out
     assert "checkpoints/iter_000002 (target 2000 env steps)" in printed  # resumed, not started again
     records = load_records(out / "learning_smoke.jsonl")
-    assert [(r["algo"], r["seed"], r["env_steps"], r["iterations"], r["sessions"]) for r in records] == [
+    assert [(r["algo"], r["seed"], r["env_steps"], r["iterations"], r["starts"]) for r in records] == [
         ("ppo-lag", 0, 2000, 4, 2), ("pcrpo", 0, 2000, 4, 1),
     ]
     # Iteration 3, trained twice (before the crash and after the resume), counts once.
     assert records[0]["curve"]["env_steps"] == [500, 1000, 1500, 2000]
     for record in records:
         assert record["final_return"] == pytest.approx(record["curve"]["return"][-1], abs=0.01)
-        assert record["steps_per_s"] > 0 and record["git_revision"]
+        assert record["steps_per_s"] > 0 and record["git_revision"] and record["provenance"]["versions"]["ray"]
 
     assert learning.main(args) == 0
     assert "2 already in" in capsys.readouterr().out
