@@ -35,11 +35,13 @@ from rllib_safe.core.schedules import (
 from rllib_safe.core.trust_region import (
     LineSearchResult,
     SoftAcceptance,
+    StepAcceptance,
     backtracking_line_search,
     conjugate_gradient,
     fisher_vector_product,
     mode_gain,
     scale_to_trust_region,
+    step_soft_acceptance,
 )
 
 __all__ = [
@@ -53,6 +55,7 @@ __all__ = [
     "SlackKind",
     "SlackSchedule",
     "SoftAcceptance",
+    "StepAcceptance",
     "UpdateMode",
     "annealed_slack",
     "assign_flat_grad",
@@ -74,5 +77,6 @@ __all__ = [
     "reward_only_warmup",
     "scale_to_trust_region",
     "select_region",
+    "step_soft_acceptance",
     "validate_slacks",
 ]

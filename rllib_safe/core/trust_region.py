@@ -5,7 +5,8 @@ Conjugate gradient on Fisher-vector products of the mean KL (10-15 iterations, d
 0.8, up to 15 tries) that accepts when the KL is within delta and the objective does not
 decrease (Schulman et al., 2015, Appendix C). :func:`mode_gain` is that objective for each
 PCRPO mode: the reward or the cost surrogate in the hard modes and, in the soft modes,
-either both (neither may decrease) or their weighted sum.
+either both (neither may decrease) or their weighted sum; :func:`step_soft_acceptance` which of
+the two a given step is held to.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ __all__ = [
     "fisher_vector_product",
     "mode_gain",
     "scale_to_trust_region",
+    "StepAcceptance",
+    "step_soft_acceptance",
 ]
 
 #: What the line search requires of a soft-mode step: "both" surrogates do not decrease, or
@@ -132,6 +135,30 @@ def mode_gain(
     hard = torch.where(mode == int(UpdateMode.COST), cost_gain, reward_gain)
     is_soft = (mode == int(UpdateMode.SOFT_ALIGNED)) | (mode == int(UpdateMode.SOFT_CONFLICT))
     return torch.where(is_soft, soft, hard)
+
+
+class StepAcceptance(NamedTuple):
+    """Outcome of :func:`step_soft_acceptance`."""
+
+    soft_acceptance: SoftAcceptance  #: what the line search requires of this step in a soft mode
+    fallback: bool  #: True when "both" was asked of a step that does not promise both
+
+
+def step_soft_acceptance(
+    soft_acceptance: SoftAcceptance, expected_reward_gain: Tensor, expected_cost_gain: Tensor
+) -> StepAcceptance:
+    """The soft acceptance a step is held to: "both" only where the step promises both.
+
+    In the Fisher metric with theta* <= 90 the soft step raises both surrogates to first order,
+    so the line search asks that neither decreases ("both"). That promise holds for the step
+    actually taken only up to the conjugate-gradient solve: where g_r.s or g_c.s (the
+    ``expected_*_gain``) is negative, the step is accepted on the weighted objective instead of
+    on what it cannot give (``fallback``). "weighted" is kept as it is. A NaN gain does not
+    fall back (the line search rejects non-finite outcomes anyway). One host sync, and only
+    for "both".
+    """
+    fallback = soft_acceptance == "both" and bool(torch.minimum(expected_reward_gain, expected_cost_gain) < 0)
+    return StepAcceptance("weighted" if fallback else soft_acceptance, fallback)
 
 
 class LineSearchResult(NamedTuple):

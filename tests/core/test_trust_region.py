@@ -17,6 +17,7 @@ from rllib_safe.core.trust_region import (
     fisher_vector_product,
     mode_gain,
     scale_to_trust_region,
+    step_soft_acceptance,
 )
 
 DTYPE = torch.float64
@@ -207,6 +208,32 @@ def test_mode_gain_is_the_objective_of_the_mode(mode, acceptance, expected):
 def test_mode_gain_validates(kwargs, name):
     with pytest.raises(ValueError, match=name):
         mode_gain(torch.tensor(0.0), torch.tensor(0.0), torch.tensor(0), **kwargs)
+
+
+# --------------------------------------------------------------------------- a step's soft acceptance
+
+gains = st.floats(-1e6, 1e6, allow_nan=False)
+
+
+@settings(deadline=None, max_examples=200)
+@given(acceptance=st.sampled_from(["both", "weighted"]), reward_gain=gains, cost_gain=gains)
+@example(acceptance="both", reward_gain=0.0, cost_gain=0.0)
+@example(acceptance="both", reward_gain=-0.0, cost_gain=1.0)
+def test_a_step_is_held_to_both_only_where_it_promises_both(acceptance, reward_gain, cost_gain):
+    reward, cost = torch.tensor(reward_gain, dtype=DTYPE), torch.tensor(cost_gain, dtype=DTYPE)
+    result = step_soft_acceptance(acceptance, reward, cost)
+    promises_both = min(reward_gain, cost_gain) >= 0
+    assert result.fallback == (acceptance == "both" and not promises_both)
+    assert result.soft_acceptance == ("weighted" if result.fallback else acceptance)
+    if result.soft_acceptance == "both":  # the first-order gain it is held to is then >= 0
+        soft = torch.tensor(int(UpdateMode.SOFT_ALIGNED))
+        gain = mode_gain(reward, cost, soft, soft_acceptance="both", reward_weight=0.5)
+        assert float(gain) >= 0
+
+
+def test_a_nan_gain_keeps_both():
+    result = step_soft_acceptance("both", torch.tensor(float("nan")), torch.tensor(-1.0))
+    assert result == ("both", False)
 
 
 # --------------------------------------------------------------------------- line search

@@ -29,7 +29,8 @@ differ only in ``region()``:
   for F^-1 d, and g_r.s can be negative even though d.g_r >= 0. A try is accepted when
   KL <= max_kl and the mode's objective does not decrease (``rllib_safe.core.mode_gain``):
   the reward surrogate for REWARD, the cost surrogate for COST, and in the soft modes
-  *both* when the step promises both to first order (Fisher metric and theta* <= 90), else
+  *both* when the step promises both to first order (Fisher metric and theta* <= 90, and
+  g_r.s, g_c.s >= 0 for the step taken: ``rllib_safe.core.step_soft_acceptance``), else
   the weighted x_r L_r + x_c L_c. Fisher-vector products and line-search numbers are
   all-reduced as well. The KL and log-probabilities use the module's action distribution
   class, so Gaussian and categorical policies work alike.
@@ -54,6 +55,7 @@ conflict), ``reward_grad_norm``, ``cost_grad_norm``, ``slack_upper``, ``slack_lo
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
@@ -80,6 +82,7 @@ from rllib_safe.core import (
     manipulate_gradients,
     mode_gain,
     scale_to_trust_region,
+    step_soft_acceptance,
 )
 from rllib_safe.core.distributed import all_reduce_mean
 from rllib_safe.metrics import (
@@ -270,8 +273,7 @@ class SwitchingTorchLearner(SafePPOTorchLearner):
         def fvp(v: torch.Tensor) -> torch.Tensor:
             return all_reduce_mean(local_fvp(v))[0]
 
-        def solve(g: torch.Tensor) -> torch.Tensor:
-            return conjugate_gradient(fvp, g, iterations=config.cg_iterations)
+        solve = functools.partial(conjugate_gradient, fvp, iterations=config.cg_iterations)
 
         if self.fisher_manipulation:
             natural, mode = self.actor_direction(module_id, g_r, g_c, inverse_metric=solve)
@@ -282,17 +284,10 @@ class SwitchingTorchLearner(SafePPOTorchLearner):
         theta_old = flatten_params(actor)
         baseline = baseline.detach()
         expected_reward_gain, expected_cost_gain = (g_r @ step).detach(), (g_c @ step).detach()
-        # "both" holds for the step only up to the CG solve: where the step does not raise both
-        # surrogates to first order, accept on the weighted objective rather than on what it cannot give.
-        acceptance_fallback = self.soft_acceptance == "both" and bool(
-            torch.minimum(expected_reward_gain, expected_cost_gain) < 0
+        acceptance = step_soft_acceptance(self.soft_acceptance, expected_reward_gain, expected_cost_gain)
+        gain = functools.partial(
+            mode_gain, mode=mode, soft_acceptance=acceptance.soft_acceptance, reward_weight=self.reward_weight
         )
-        soft_acceptance = "weighted" if acceptance_fallback else self.soft_acceptance
-
-        def gain(reward_gain: torch.Tensor, cost_gain: torch.Tensor) -> torch.Tensor:
-            return mode_gain(
-                reward_gain, cost_gain, mode, soft_acceptance=soft_acceptance, reward_weight=self.reward_weight
-            )
 
         def evaluate(fraction: float) -> tuple[torch.Tensor, torch.Tensor]:
             assign_flat_params(actor, theta_old + fraction * step)
@@ -312,7 +307,7 @@ class SwitchingTorchLearner(SafePPOTorchLearner):
         self.metrics.log_dict(
             {
                 LINE_SEARCH_ACCEPTED: float(search.accepted),
-                SOFT_ACCEPTANCE_FALLBACK: float(acceptance_fallback),
+                SOFT_ACCEPTANCE_FALLBACK: float(acceptance.fallback),
                 LINE_SEARCH_STEP_FRACTION: search.step_fraction,
                 LINE_SEARCH_TRIES: search.tries,
                 EXPECTED_IMPROVEMENT: gain(expected_reward_gain, expected_cost_gain),
