@@ -1,4 +1,5 @@
-"""Shared fixtures: one local Ray instance for the whole test session."""
+"""Shared fixtures: one local Ray instance for the whole test session, the short training run that
+the train/evaluate/resume tests share (tests/short_run.py), and a guard that Ray does not start."""
 
 from __future__ import annotations
 
@@ -25,3 +26,23 @@ def ray_session():
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def short_run(ray_session, tmp_path_factory):
+    """Run directory of `rllib-safe train` for 2 iterations (read-only: copy it to change it)."""
+    from rllib_safe.cli import main
+    from tests.short_run import BATCH, SHORT_RUN
+
+    run_dir = tmp_path_factory.mktemp("runs") / "ppo-lag"
+    assert main(["train", *SHORT_RUN, "--timesteps", str(2 * BATCH), "--run-dir", str(run_dir)]) == 0
+    return run_dir
+
+
+@pytest.fixture
+def ray_must_not_start(monkeypatch):
+    """Bad input is caught before Ray starts: starting it fails the test."""
+    def fail(*args, **kwargs):
+        raise AssertionError("Ray was started for input that is invalid")
+
+    monkeypatch.setattr("rllib_safe.runs.service.init_ray", fail)

@@ -1,4 +1,5 @@
-"""`rllib-safe submit` to an address where no Ray dashboard answers: a short error, exit 2, no traceback."""
+"""`rllib-safe submit` (cli.submit): its arguments, the runtime env it uploads, and an address where no Ray
+dashboard answers: a short error, exit 2, no traceback."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from rllib_safe.cli import main
-from rllib_safe.cli.submit import TOKEN_HINT
+from rllib_safe.cli import build_parser, main
+from rllib_safe.cli.submit import TOKEN_HINT, job_runtime_env
 from rllib_safe.cluster import ClusterUnreachable, check_reachable
 
 COMMAND = ["--", "echo", "hello"]
@@ -98,3 +99,22 @@ def test_a_refused_token_keeps_its_hint(capsys):
         assert main(["submit", "--address", address, *COMMAND]) == 1
     err = capsys.readouterr().err
     assert "rllib-safe submit: the cluster refused the request." in err and TOKEN_HINT in err
+
+
+def test_submit_parses_the_command_after_the_separator():
+    command = ["rllib-safe", "sweep", "--smoke", "tune_configs/x.yaml"]
+    args = build_parser().parse_args(["submit", "--address", "http://h:8265", "--follow", "--", *command])
+    assert args.command == ["--", *command]
+    assert args.address == "http://h:8265"
+    assert args.follow and not args.no_wait
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["submit", "--follow", "--no-wait", "--", "true"])
+
+
+def test_runtime_env_uploads_the_project_without_local_state(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("")
+    runtime_env = job_runtime_env(tmp_path)
+    assert runtime_env["working_dir"] == str(tmp_path.resolve())
+    assert {".venv", "runs", ".git"} <= set(runtime_env["excludes"])
+    with pytest.raises(ValueError, match="--working-dir"):
+        job_runtime_env(tmp_path / "elsewhere")

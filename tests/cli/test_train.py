@@ -8,7 +8,7 @@ import pytest
 
 from rllib_safe.cli import main
 from rllib_safe.runs.run_dir import CHECKPOINT_MARKER, find_checkpoint
-from tests.cli.conftest import BATCH, SHORT_RUN
+from tests.short_run import BATCH, SHORT_RUN
 
 
 @pytest.mark.parametrize(
@@ -33,15 +33,6 @@ def test_resume_refuses_flags_that_change_the_config(tmp_path, capsys):
     assert "--resume continues with the checkpoint's config; drop --cost-limit" in capsys.readouterr().err
 
 
-@pytest.fixture
-def ray_must_not_start(monkeypatch):
-    """Bad input is caught before Ray starts: starting it fails the test."""
-    def fail(*args, **kwargs):
-        raise AssertionError("Ray was started for input that is invalid")
-
-    monkeypatch.setattr("rllib_safe.runs.service.init_ray", fail)
-
-
 def test_unknown_set_key_lists_close_names(ray_must_not_start, capsys):
     assert main(["train", *SHORT_RUN, "--set", "cost_limt=3"]) == 2
     err = capsys.readouterr().err
@@ -53,17 +44,6 @@ def test_config_validation_errors_reach_the_user_before_ray_starts(ray_must_not_
     assert "`cost_gamma` = 1.5 is invalid" in capsys.readouterr().err
 
 
-def test_every_config_setting_is_accepted_by_name(ray_must_not_start, monkeypatch, tmp_path):
-    """`--set` takes env-runner and learner settings too, as sweep specs do."""
-    from rllib_safe.runs import TrainOptions, prepare_run
-    from rllib_safe.runs.options import parse_overrides
-
-    overrides = parse_overrides(["num_env_runners=3", "num_cpus_per_env_runner=0.5", "lr=1e-4"])
-    options = TrainOptions(algo="pcrpo", env="BudgetEnv", run_dir=tmp_path, overrides=overrides)
-    config = prepare_run(options).config
-    assert (config.num_env_runners, config.num_cpus_per_env_runner, config.lr) == (3, 0.5, 1e-4)
-
-
 def test_more_env_runners_than_local_cpus_is_refused_before_ray_starts(ray_must_not_start, monkeypatch, capsys):
     """On the embedded instance they would wait for CPUs forever (no message from a quiet console)."""
     monkeypatch.setattr("rllib_safe.runs.service.local_ray_cpus", lambda: 2.0)
@@ -72,23 +52,6 @@ def test_more_env_runners_than_local_cpus_is_refused_before_ray_starts(ray_must_
     err = capsys.readouterr().err
     assert "`num_env_runners` = 3 (1 CPU each) and `num_learners` = 0 (1 CPU each) need 3 CPUs" in err
     assert "the local Ray instance has 2" in err and "Use num_env_runners <= 2" in err
-
-
-def test_more_env_runners_than_local_cpus_is_left_to_a_cluster(monkeypatch, tmp_path):
-    from rllib_safe.runs import TrainOptions, prepare_run
-
-    monkeypatch.setattr("rllib_safe.runs.service.local_ray_cpus", lambda: 2.0)
-    options = TrainOptions(algo="ppo-lag", env="BudgetEnv", run_dir=tmp_path, address="ray://head:10001",
-                           overrides={"num_env_runners": 8})
-    assert prepare_run(options).config.num_env_runners == 8
-
-
-def test_preset_reaches_the_config_and_set_overrides_it():
-    from rllib_safe.runs import TrainOptions, build_config
-
-    options = TrainOptions(algo="ppo-lag", env="CartPole-v1", preset="omnisafe", overrides={"minibatch_size": 128})
-    config = build_config(options.algo, options.env, options.settings(), preset=options.preset)
-    assert (config.num_epochs, config.minibatch_size, config.target_kl) == (40, 128, 0.02)
 
 
 def test_unknown_env_suggests_ids(ray_must_not_start, capsys):
@@ -156,24 +119,6 @@ def test_set_values_of_the_wrong_kind_are_refused_before_ray_starts(setting, exp
     assert expected in capsys.readouterr().err
 
 
-def test_set_takes_a_schedule_where_rllib_does_and_any_value_where_the_default_is_none(ray_must_not_start, tmp_path):
-    from rllib_safe.runs import TrainOptions, prepare_run
-
-    schedule = [[0, 1e-3], [1000, 1e-4]]
-    overrides = {"lr": schedule, "entropy_coeff": [[0, 0.01], [1000, 0.0]], "evaluation_interval": 2,
-                 "rollout_fragment_length": 50, "num_cpus_per_env_runner": 0.5}
-    options = TrainOptions(algo="ppo-lag", env="BudgetEnv", run_dir=tmp_path, overrides=overrides)
-    config = prepare_run(options).config
-    assert (config.lr, config.evaluation_interval, config.rollout_fragment_length) == (schedule, 2, 50)
-
-
-def test_build_config_names_a_setting_of_the_wrong_kind_for_every_caller():
-    from rllib_safe.runs import ConfigError, build_config
-
-    with pytest.raises(ConfigError, match=r"`slack_upper` = 'wide': slack_upper takes a number \(default 5.0\)"):
-        build_config("pcrpo", "BudgetEnv", {"slack_upper": "wide"})
-
-
 def test_timesteps_that_are_not_whole_iterations_are_announced_before_ray_starts(ray_must_not_start, capsys):
     with pytest.raises(AssertionError, match="Ray was started"):
         main(["train", *SHORT_RUN, "--set", "num_envs_per_env_runner=1", "--timesteps", "300"])
@@ -181,27 +126,6 @@ def test_timesteps_that_are_not_whole_iterations_are_announced_before_ray_starts
         "--timesteps 300 is not a whole number of iterations of 200 env steps: training runs 2 iterations "
         "(400 env steps)\n"
     )
-
-
-def test_starting_ray_is_announced(monkeypatch):
-    """Ray takes seconds to start: a line says so first (local: with its CPUs; a cluster: its address)."""
-    import os
-
-    import ray
-
-    from rllib_safe.runs import init_ray
-
-    class FakeContext:
-        dashboard_url = None
-
-    monkeypatch.setattr(ray, "is_initialized", lambda: False)
-    monkeypatch.setattr(ray, "init", lambda **kwargs: FakeContext())
-    monkeypatch.setattr("rllib_safe.runs.console.quiet_console", lambda verbose: None)
-    monkeypatch.delenv("RAY_ADDRESS", raising=False)
-    lines = []
-    init_ray(None, echo=lines.append)
-    init_ray("ray://head:10001", echo=lines.append)
-    assert lines == [f"Starting Ray (local, {os.cpu_count()} CPUs) ...", "Connecting to Ray at ray://head:10001 ..."]
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from rllib_safe.cli import main
-from tests.cli.conftest import BATCH, SHORT_RUN
+from tests.short_run import BATCH, SHORT_RUN
 from tests.tracker_files import mlflow_artifacts, mlflow_metric, mlflow_runs, wandb_offline_history, wandb_offline_runs
 
 COST = "env_runners/episode_cost_mean"
