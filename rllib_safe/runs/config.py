@@ -285,6 +285,7 @@ def build_config(
     """
     from rllib_safe.algorithms import default_config
     from rllib_safe.algorithms.presets import preset_settings
+    from rllib_safe.algorithms.safe_ppo.resources import learner_gpu_fallback
 
     try:
         config = default_config(algo)
@@ -299,6 +300,7 @@ def build_config(
             config.debugging(seed=seed)
         if placement is not None:
             apply_placement(config, placement)
+        config = learner_gpu_fallback(config)  # CPU learners, with a warning, where allowed and no GPU
         config.validate()
     except ConfigError:
         raise

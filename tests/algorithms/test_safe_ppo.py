@@ -9,6 +9,7 @@ import pytest
 from ray.rllib.core.columns import Columns
 
 from rllib_safe.algorithms import default_config
+from rllib_safe.algorithms.safe_ppo.resources import learner_gpu_fallback
 from rllib_safe.connectors.columns import COST_ADVANTAGES, COST_SO_FAR, COST_VALUE_TARGETS, COSTS
 from tests.algorithms.learning import HORIZON, small_problem_config
 
@@ -96,11 +97,25 @@ def test_invalid_settings_name_the_field_and_value(setting, value, field):
         config.validate()
 
 
-def test_gpu_learner_without_gpu_is_a_clear_error_unless_fallback_allowed():
+def test_gpu_learner_without_gpu_is_a_clear_error_unless_fallback_allowed(caplog):
     config = default_config("ppo").environment("CartPole-v1").learners(num_gpus_per_learner=1)
     with pytest.raises(ValueError, match="allow_gpu_fallback"):
         config.validate()
     config.training(allow_gpu_fallback=True).validate()
+    assert config.num_gpus_per_learner == 1  # validate() only checks
+    with caplog.at_level(logging.WARNING, logger="rllib_safe.algorithms.safe_ppo.resources"):
+        fallen_back = learner_gpu_fallback(config)
+    assert fallen_back.num_gpus_per_learner == 0 and config.num_gpus_per_learner == 1
+    assert "falling back to CPU learners" in caplog.text
+    as_dict = learner_gpu_fallback(config.to_dict())  # as Tune passes it to the algorithm
+    assert as_dict["num_gpus_per_learner"] == 0
+    assert learner_gpu_fallback(config.training(allow_gpu_fallback=False)) is config
+
+
+def test_the_config_builder_falls_back_to_cpu_learners():
+    from rllib_safe.runs.config import build_config
+
+    config = build_config("ppo", "CartPole-v1", {"num_gpus_per_learner": 1, "allow_gpu_fallback": True})
     assert config.num_gpus_per_learner == 0
 
 
@@ -146,10 +161,10 @@ def test_checkpoint_restores_learner_state(ray_session, tmp_path):
 
 def test_a_python_user_is_warned_before_env_runners_wait_for_cpus_the_cluster_lacks(ray_session, caplog):
     """``build_algo()`` on a small ``ray.init`` would wait for the missing CPUs without a word."""
-    from rllib_safe.algorithms.safe_ppo.safe_ppo import warn_if_ray_lacks_cpus
+    from rllib_safe.algorithms.safe_ppo.resources import warn_if_ray_lacks_cpus
 
     too_many = default_config("ppo-lag").env_runners(num_env_runners=3).learners(num_learners=1)
-    with caplog.at_level(logging.WARNING, logger="rllib_safe.algorithms.safe_ppo.safe_ppo"):
+    with caplog.at_level(logging.WARNING, logger="rllib_safe.algorithms.safe_ppo.resources"):
         warn_if_ray_lacks_cpus(too_many)
         warn_if_ray_lacks_cpus(default_config("ppo-lag").env_runners(num_env_runners=2))  # fits the 2 CPUs
     assert len(caplog.records) == 1

@@ -6,18 +6,15 @@ J_c (the mean undiscounted episode cost over the last ``episode_cost_window`` ep
 the EnvRunners and hands it to the learners with each update. The unconstrained baseline
 (``--algo ppo``) is ``UnconstrainedPPO``, which adds nothing to this base.
 
-Renamed settings: each config class lists ``RENAMED_SETTINGS`` (old name -> new name). The
-old name stays a keyword of ``training()`` and an attribute of the config (both warn with a
-FutureWarning and act on the new name), so scripts, ``--set``, Tune param spaces and sweep
-specs that use it keep working; checkpoints that stored it restore onto the new name.
+Beside this module: ``resources.py`` (GPUs and CPUs of the cluster, the GPU fallback),
+``pipelines.py`` (the EnvRunners' connector pipelines); renamed settings are
+``rllib_safe.renamed``'s.
 """
 
 from __future__ import annotations
 
-import logging
 import math
-import warnings
-from typing import Any, ClassVar, get_args
+from typing import Any, get_args
 
 from ray.rllib.algorithms.algorithm_config import NotProvided
 from ray.rllib.algorithms.ppo import PPO, PPOConfig
@@ -34,7 +31,9 @@ from ray.rllib.utils.metrics import (
     TIMERS,
 )
 
-from rllib_safe.algorithms.validation import check_choice, check_count, check_range, cpu_shortfall
+from rllib_safe.algorithms.safe_ppo.pipelines import env_to_module_pipeline, module_to_env_pipeline
+from rllib_safe.algorithms.safe_ppo.resources import check_learner_gpus, learner_gpu_fallback, warn_if_ray_lacks_cpus
+from rllib_safe.algorithms.validation import check_choice, check_count, check_range
 from rllib_safe.connectors.columns import CUMULATIVE_COST_INFO, TIMESTEP_EPISODE_COST, TIMESTEP_ITERATION
 from rllib_safe.connectors.cost_gae import AdvantageNormalization
 from rllib_safe.connectors.safety_metrics_callback import SafetyMetricsCallback
@@ -45,32 +44,9 @@ from rllib_safe.metrics import (
     EPISODES_IN_COST_WINDOW,
     EPISODES_OVER_LIMIT,
 )
+from rllib_safe.renamed import RenamedSettings
 from rllib_safe.rllib_private import sample_episodes, wants_component
 from rllib_safe.speed.env_runner import SafeEnvRunner
-from rllib_safe.speed.sampling_connectors import MeanStdFilter, fused_default_pieces, timed_as_one
-
-logger = logging.getLogger(__name__)
-
-
-def warn_if_ray_lacks_cpus(config) -> None:
-    """Logs a warning, before the EnvRunners are created, where they and the learners reserve more
-    CPUs than the running Ray instance has: RLlib waits for them without a word (``rllib-safe
-    train`` refuses such a config on its embedded instance; an autoscaling cluster may add nodes,
-    so here it is a warning)."""
-    import ray
-
-    if not ray.is_initialized():
-        return
-    shortfall = cpu_shortfall(config, float(ray.cluster_resources().get("CPU", 0.0)))
-    if shortfall is not None:
-        logger.warning(
-            "%s: the EnvRunners wait for CPUs, forever on a fixed-size cluster such as a local "
-            "`ray.init(num_cpus=...)`. Set num_env_runners <= %d (`config.env_runners(num_env_runners=...)`) or "
-            "give Ray more CPUs; an autoscaling cluster adds nodes for them.",
-            shortfall.describe("the Ray cluster"),
-            shortfall.fitting_env_runners,
-        )
-
 
 #: Key of J_c's episode window in the algorithm's (checkpointed) state.
 EPISODE_COST_WINDOW_STATE = "episode_cost_window"
@@ -91,67 +67,13 @@ SAFE_TRAINING_DEFAULTS: dict[str, Any] = {
 }
 
 
-def available_gpus() -> float:
-    """GPUs of the connected Ray cluster, or of this machine when Ray is not running."""
-    import ray
-    import torch
-
-    if ray.is_initialized():
-        return float(ray.cluster_resources().get("GPU", 0.0))
-    return float(torch.cuda.device_count())
-
-
-def renamed_setting(old: str, new: str) -> property:
-    """The config attribute ``old``, renamed ``new``: reads ``new``; setting it warns and sets ``new``."""
-
-    def get(self):
-        return getattr(self, new)
-
-    def set(self, value) -> None:
-        warnings.warn(
-            f"The setting `{old}` is now called `{new}`; `{old}` still works but will be removed. "
-            f"Use `{new}` (config.training({new}=...), --set {new}=..., or `{new}:` in a sweep spec).",
-            FutureWarning,
-            stacklevel=3,
-        )
-        setattr(self, new, value)
-
-    return property(get, set, doc=f"Deprecated name of ``{new}``.")
-
-
-class SafePPOConfig(PPOConfig):
+class SafePPOConfig(RenamedSettings, PPOConfig):
     """PPO config with the cost settings every safe algorithm shares.
 
     Example:
         >>> config = SafePPOConfig().environment("SafetyPointGoal1-v0").training(cost_limit=25)
         >>> algo = config.build_algo()
     """
-
-    #: Settings this class renamed: old name -> new name (module docstring); subclasses list their own.
-    RENAMED_SETTINGS: ClassVar[dict[str, str]] = {}
-
-    def __init_subclass__(cls, **kwargs) -> None:
-        super().__init_subclass__(**kwargs)
-        for old, new in cls.__dict__.get("RENAMED_SETTINGS", {}).items():
-            setattr(cls, old, renamed_setting(old, new))
-
-    @classmethod
-    def renamed_settings(cls) -> dict[str, str]:
-        """Every renamed setting of this config class and its bases: old name -> new name."""
-        renamed = {}
-        for klass in reversed(cls.__mro__):
-            renamed |= klass.__dict__.get("RENAMED_SETTINGS", {})
-        return renamed
-
-    @classmethod
-    def from_state(cls, state: dict[str, Any]):
-        """RLlib's; a state (checkpoint) written before a rename sets the new name."""
-        config = super().from_state(state)
-        if isinstance(config, SafePPOConfig):
-            for old, new in config.renamed_settings().items():
-                if old in config.__dict__:  # shadowed by the property: move it onto the new name
-                    config.__dict__[new] = config.__dict__.pop(old)
-        return config
 
     def __init__(self, algo_class=None):
         super().__init__(algo_class=algo_class or SafePPO)
@@ -185,12 +107,7 @@ class SafePPOConfig(PPOConfig):
         for name in values if names is None else names:
             if values[name] is not NotProvided:
                 setattr(self, name, values[name])
-        for old, new in self.renamed_settings().items():
-            if values.get(old, NotProvided) is NotProvided:
-                continue
-            if values.get(new, NotProvided) is not NotProvided:
-                raise ValueError(f"`{old}` is the old name of `{new}`: set only `{new}`.")
-            setattr(self, old, values[old])  # the property warns and sets `new`
+        self._set_renamed_settings(values, NotProvided)
 
     def environment(self, env=NotProvided, **kwargs) -> SafePPOConfig:
         """As RLlib's; safety-gymnasium and Safety-MuJoCo ids are registered with Tune first."""
@@ -255,7 +172,7 @@ class SafePPOConfig(PPOConfig):
         }
 
     def validate(self) -> None:
-        self._check_gpu_available()
+        check_learner_gpus(self)  # docs/rllib-notes.md trap 4; the fallback is learner_gpu_fallback's
         super().validate()
         check_range("cost_limit", self.cost_limit, 0.0, math.inf)
         check_range("cost_gamma", self.cost_gamma, 0.0, 1.0, low_open=True)
@@ -293,25 +210,6 @@ class SafePPOConfig(PPOConfig):
                 "compiling is supported with one learner only (torch.compile with DDP is untested)."
             )
 
-    def _check_gpu_available(self) -> None:
-        """docs/rllib-notes.md trap 4: a GPU learner on a machine (or cluster) without a GPU fails obscurely."""
-        if not self.num_gpus_per_learner:
-            return
-        available = available_gpus()
-        if available >= self.num_gpus_per_learner * max(1, self.num_learners):
-            return
-        message = (
-            f"`num_gpus_per_learner` = {self.num_gpus_per_learner} with num_learners = "
-            f"{self.num_learners}, but only {available} GPU(s) are available"
-        )
-        if not self.allow_gpu_fallback:
-            raise ValueError(
-                message + ". Use num_gpus_per_learner=0, or allow_gpu_fallback=True "
-                "(CLI: --allow-gpu-fallback) to train the learners on CPU instead."
-            )
-        logger.warning("%s: falling back to CPU learners (allow_gpu_fallback=True).", message)
-        self.num_gpus_per_learner = 0
-
     def get_default_learner_class(self):
         from rllib_safe.algorithms.safe_ppo.safe_ppo_torch_learner import SafePPOTorchLearner
 
@@ -323,16 +221,16 @@ class SafePPOConfig(PPOConfig):
         return RLModuleSpec(module_class=SafePPOTorchRLModule, catalog_class=SafePPOCatalog)
 
     def build_env_to_module_connector(self, env=None, spaces=None, device=None):
-        # RLlib's pipeline with its per-step costs cut (speed/sampling_connectors.py): the observation
-        # filter batched, the default pieces fused, the pieces not timed one by one.
-        pipeline = super().build_env_to_module_connector(env=env, spaces=spaces, device=device)
-        if self.normalize_observations:
-            pipeline.prepend(MeanStdFilter(multi_agent=self.is_multi_agent))
-        return timed_as_one(fused_default_pieces(pipeline, multi_agent=self.is_multi_agent, device=device))
+        return env_to_module_pipeline(
+            super().build_env_to_module_connector(env=env, spaces=spaces, device=device),
+            normalize_observations=self.normalize_observations,
+            multi_agent=self.is_multi_agent,
+            device=device,
+        )
 
     def build_module_to_env_connector(self, env=None, spaces=None):
         pipeline = super().build_module_to_env_connector(env=env, spaces=spaces)
-        return timed_as_one(fused_default_pieces(pipeline, multi_agent=self.is_multi_agent))
+        return module_to_env_pipeline(pipeline, multi_agent=self.is_multi_agent)
 
 
 class SafePPO(PPO):
@@ -348,6 +246,15 @@ class SafePPO(PPO):
     @classmethod
     def get_default_config(cls) -> SafePPOConfig:
         return SafePPOConfig()
+
+    def __init__(self, config=None, env=None, **kwargs):
+        # The config the algorithm is built from, with CPU learners where it allows the GPU fallback.
+        super().__init__(learner_gpu_fallback(config), env, **kwargs)
+
+    @classmethod
+    def default_resource_request(cls, config):
+        # What Tune reserves for a trial: the same fallback as the trial's algorithm will apply.
+        return super().default_resource_request(learner_gpu_fallback(config))
 
     def setup(self, config) -> None:
         warn_if_ray_lacks_cpus(self.config)
