@@ -1,15 +1,68 @@
-"""Renamed settings of the algorithm configs: the old names keep working, with a FutureWarning.
+"""Every old name rllib-safe still accepts, in one table, each with the version that removes it.
 
-Each config class lists ``RENAMED_SETTINGS`` (old name -> new name). The old name stays a
-keyword of ``training()`` and an attribute of the config (both warn with a FutureWarning and
-act on the new name), so scripts, ``--set``, Tune param spaces and sweep specs that use it keep
-working; checkpoints that stored it restore onto the new name.
+* ``SETTINGS``: config settings, by the config class that renamed them (its subclasses inherit
+  them). The old name stays a keyword of ``training()`` and an attribute of the config (both warn
+  with a FutureWarning and act on the new name), so scripts, ``--set``, Tune param spaces and
+  sweep specs that use it keep working; checkpoints that stored it restore onto the new name
+  (``RenamedSettings``, the configs' mixin).
+* ``TRAINABLES``: Tune names of renamed algorithm classes (``rllib_safe.algorithms`` registers
+  the old name for the new class; ``Tuner.restore`` checks the name an experiment started with).
+* ``CLI_FLAGS``: old spellings of ``rllib-safe train`` flags (``rllib_safe.cli.train``).
+* ``RETIRED_SETTINGS``: settings that no longer exist: using one is an error that says what to
+  use instead.
+
+Old module paths that checkpoints pickle are ``rllib_safe._moved``'s. Once ``rllib_safe.__version__``
+reaches an entry's ``removed_in``, the entry goes (``tests/algorithms/test_renamed.py`` fails until it has).
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
-from typing import Any, ClassVar
+from typing import Any, NamedTuple
+
+
+class Rename(NamedTuple):
+    old: str
+    new: str
+    removed_in: str  #: the version without the old name
+
+
+class Retired(NamedTuple):
+    instead: str  #: what to use instead, in words
+    removed_in: str  #: the version in which the setting is no longer recognised at all
+
+
+#: Renamed config settings, by the name of the config class that renamed them.
+SETTINGS: dict[str, tuple[Rename, ...]] = {
+    "SwitchingConfig": (Rename("update", "actor_step", removed_in="0.3.0"),),
+    "PCRPOConfig": (Rename("start_safety", "warmup_iterations", removed_in="0.3.0"),),
+    "SMPOConfig": (Rename("threshold_epochs", "threshold_anneal_iterations", removed_in="0.3.0"),),
+}
+
+#: Renamed Tune names of algorithm classes (``--algo ppo`` ran ``SafePPO``, now the shared base).
+TRAINABLES: tuple[Rename, ...] = (Rename("SafePPO", "UnconstrainedPPO", removed_in="0.3.0"),)
+
+#: Renamed flags of ``rllib-safe train``.
+CLI_FLAGS: tuple[Rename, ...] = (Rename("--update", "--actor-step", removed_in="0.3.0"),)
+
+#: Settings that no longer exist, by the name of the config class that had them.
+RETIRED_SETTINGS: dict[str, dict[str, Retired]] = {
+    "SMPOConfig": {
+        "modulate_negative_rewards": Retired(
+            "use `negative_reward_modulation` = 'paper' (every reward times f, what True did) or "
+            "'unmodulated' (what False did). The default 'penalise' scales r >= 0 by f and r < 0 by "
+            "(2 - f), so that past the budget (f < 0) a negative reward stays a penalty instead of "
+            "becoming a bonus.",
+            removed_in="0.3.0",
+        ),
+    },
+}
+
+
+def old_flags(new: str) -> tuple[str, ...]:
+    """The old spellings of the CLI flag ``new``."""
+    return tuple(rename.old for rename in CLI_FLAGS if rename.new == new)
 
 
 def renamed_setting(old: str, new: str) -> property:
@@ -19,35 +72,61 @@ def renamed_setting(old: str, new: str) -> property:
         return getattr(self, new)
 
     def set(self, value) -> None:
-        warnings.warn(
-            f"The setting `{old}` is now called `{new}`; `{old}` still works but will be removed. "
-            f"Use `{new}` (config.training({new}=...), --set {new}=..., or `{new}:` in a sweep spec).",
-            FutureWarning,
-            stacklevel=3,
-        )
+        warn_renamed(old, new, stacklevel=4)
         setattr(self, new, value)
 
     return property(get, set, doc=f"Deprecated name of ``{new}``.")
 
 
-class RenamedSettings:
-    """Mixin of an ``AlgorithmConfig``: the old names of its subclasses' ``RENAMED_SETTINGS``."""
+def warn_renamed(old: str, new: str, *, stacklevel: int) -> None:
+    warnings.warn(
+        f"The setting `{old}` is now called `{new}`; `{old}` still works but will be removed. "
+        f"Use `{new}` (config.training({new}=...), --set {new}=..., or `{new}:` in a sweep spec).",
+        FutureWarning,
+        stacklevel=stacklevel,
+    )
 
-    #: Settings this class renamed: old name -> new name (module docstring); subclasses list their own.
-    RENAMED_SETTINGS: ClassVar[dict[str, str]] = {}
+
+def accepting_old_keywords(training):
+    """``training`` with the old names of renamed settings accepted (FutureWarning) as the new ones."""
+
+    @functools.wraps(training)
+    def wrapper(self, **kwargs):
+        for old, new in type(self).renamed_settings().items():
+            if old in kwargs:
+                if new in kwargs:
+                    raise ValueError(f"`{old}` is the old name of `{new}`: set only `{new}`.")
+                warn_renamed(old, new, stacklevel=3)
+                kwargs[new] = kwargs.pop(old)
+        for name, value in kwargs.items():
+            check_not_retired(type(self), name, value)
+        return training(self, **kwargs)
+
+    return wrapper
+
+
+def check_not_retired(cls: type, name: str, value: Any) -> None:
+    """ValueError where ``name`` is a retired setting of config class ``cls`` (or of one of its bases)."""
+    for klass in cls.__mro__:
+        retired = RETIRED_SETTINGS.get(klass.__name__, {}).get(name)
+        if retired is not None:
+            raise ValueError(f"`{name}` = {value!r} is no longer a setting: {retired.instead}")
+
+
+class RenamedSettings:
+    """Mixin of an ``AlgorithmConfig``: the old names of ``SETTINGS`` and the ``RETIRED_SETTINGS`` checks."""
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
-        for old, new in cls.__dict__.get("RENAMED_SETTINGS", {}).items():
-            setattr(cls, old, renamed_setting(old, new))
+        for rename in SETTINGS.get(cls.__name__, ()):
+            setattr(cls, rename.old, renamed_setting(rename.old, rename.new))
+        if "training" in cls.__dict__:
+            cls.training = accepting_old_keywords(cls.__dict__["training"])
 
     @classmethod
     def renamed_settings(cls) -> dict[str, str]:
         """Every renamed setting of this config class and its bases: old name -> new name."""
-        renamed = {}
-        for klass in reversed(cls.__mro__):
-            renamed |= klass.__dict__.get("RENAMED_SETTINGS", {})
-        return renamed
+        return {rename.old: rename.new for klass in cls.__mro__ for rename in SETTINGS.get(klass.__name__, ())}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]):
@@ -59,12 +138,11 @@ class RenamedSettings:
                     config.__dict__[new] = config.__dict__.pop(old)
         return config
 
-    def _set_renamed_settings(self, values: dict[str, Any], not_provided: Any) -> None:
-        """A renamed setting's old keyword in ``values`` (``locals()`` of ``training()``) sets the
-        new name, with a FutureWarning; ValueError where both are given."""
-        for old, new in self.renamed_settings().items():
-            if values.get(old, not_provided) is not_provided:
-                continue
-            if values.get(new, not_provided) is not not_provided:
-                raise ValueError(f"`{old}` is the old name of `{new}`: set only `{new}`.")
-            setattr(self, old, values[old])  # the property warns and sets `new`
+    def check_not_retired(self) -> None:
+        """ValueError where a retired setting was set as an attribute (``update_from_dict``: Tune, old configs)."""
+        for klass in type(self).__mro__:
+            for name in RETIRED_SETTINGS.get(klass.__name__, {}):
+                if name in vars(self):
+                    check_not_retired(type(self), name, vars(self)[name])
+
+

@@ -2,8 +2,9 @@
 
 CLI names (``--algo``) map to the Algorithm class; Tune names are the class names, so
 ``tune.Tuner("PCRPO", param_space=config)`` works after ``import rllib_safe.algorithms``.
-Names a class had before a rename stay registered for it (``RENAMED_TRAINABLES``), so Tune
-scripts and experiments (``Tuner.restore`` checks the name) that use them keep working.
+Names a class had before a rename stay registered for it (``RENAMED_TRAINABLES``, from
+``rllib_safe.renamed.TRAINABLES``), so Tune scripts and experiments (``Tuner.restore`` checks the
+name) that use them keep working.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from rllib_safe.algorithms.ppo_lag import PPOLag, PPOLagConfig
 from rllib_safe.algorithms.safe_ppo import SafePPO, SafePPOConfig
 from rllib_safe.algorithms.smpo import SMPO, SMPOConfig
 from rllib_safe.algorithms.unconstrained_ppo import UnconstrainedPPO, UnconstrainedPPOConfig
+from rllib_safe.renamed import TRAINABLES
 
 ALGORITHMS = {
     "ppo": UnconstrainedPPO,
@@ -45,8 +47,10 @@ def default_config(name: str) -> SafePPOConfig:
     return algorithm_class(name).get_default_config()
 
 
-#: Earlier Tune names -> the class they now run (``--algo ppo`` ran ``SafePPO``, the shared base).
-RENAMED_TRAINABLES = {"SafePPO": UnconstrainedPPO}
+#: Earlier Tune names -> the class they now run (``rllib_safe.renamed.TRAINABLES``).
+RENAMED_TRAINABLES = {
+    rename.old: next(cls for cls in ALGORITHMS.values() if cls.__name__ == rename.new) for rename in TRAINABLES
+}
 
 
 def trainable_names(name: str) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from rllib_safe.cli.errors import usage_error
+from rllib_safe.renamed import old_flags
 from rllib_safe.runs.options import TRACKER_FLAGS, TrainOptions, flag, parse_overrides
 
 
@@ -48,7 +49,7 @@ def add_parser(subparsers) -> None:
     pcrpo = parser.add_argument_group("PCRPO")
     for name in ("slack_upper", "slack_lower", "conflict_angle", "reward_weight"):
         add_option(pcrpo, name, type=float)
-    add_option(pcrpo, "actor_step", "--actor-step", "--update")
+    add_option(pcrpo, "actor_step", "--actor-step", *old_flags("--actor-step"))
     add_option(parser.add_argument_group("SMPO"), "modulation_base", type=float)
     trackers = parser.add_argument_group("experiment trackers")
     for tracker, settings in TRACKER_FLAGS.items():

@@ -61,6 +61,10 @@ def setting_parameters(config) -> dict[str, tuple[str, Any]]:
                     name != "self" and parameter.default is not inspect.Parameter.empty
                 ):
                     parameters.setdefault(name, (method_name, hints.get(name, parameter.annotation)))
+    # Old names of renamed settings (rllib_safe.renamed) go where the new names go.
+    for old, new in getattr(config, "renamed_settings", dict)().items():
+        if new in parameters:
+            parameters.setdefault(old, parameters[new])
     return parameters
 
 

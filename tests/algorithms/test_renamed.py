@@ -74,8 +74,58 @@ def test_checkpointed_state_with_the_old_name_restores_onto_the_new_name(cls, ol
 
 def test_the_old_callbacks_module_still_names_the_callback():
     """Checkpoints pickle ``callbacks_class`` by its module path."""
-    from rllib_safe.callbacks import SafetyMetricsCallback as old
+    import importlib
+
     from rllib_safe.connectors import SafetyMetricsCallback
+
+    old = importlib.import_module("rllib_safe.callbacks").SafetyMetricsCallback  # through rllib_safe._moved
 
     assert old is SafetyMetricsCallback
     assert SafePPOConfig().callbacks_class is SafetyMetricsCallback
+
+
+def version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(".")[:3])
+
+
+def test_every_old_name_is_in_the_one_table_and_goes_in_its_version():
+    """Release ``removed_in`` without the entry: this fails until the old name is removed."""
+    import rllib_safe
+    from rllib_safe import renamed
+
+    entries = [*(r for group in renamed.SETTINGS.values() for r in group), *renamed.TRAINABLES, *renamed.CLI_FLAGS]
+    entries += [r for group in renamed.RETIRED_SETTINGS.values() for r in group.values()]
+    for entry in entries:
+        assert version(rllib_safe.__version__) < version(entry.removed_in), entry
+    assert {(cls, old, new) for cls, old, new, _ in RENAMES} == {
+        (cls, r.old, r.new)
+        for cls in (PCRPOConfig, CRPOConfig, SMPOConfig)
+        for r in (r for klass in cls.__mro__ for r in renamed.SETTINGS.get(klass.__name__, ()))
+    }
+
+
+def test_old_keywords_are_not_in_the_training_signatures():
+    """They are the table's, translated before ``training()`` runs; the signature shows new names only."""
+    import inspect
+
+    for cls, old, _new, _ in RENAMES:
+        parameters = inspect.signature(cls.training).parameters
+        assert old not in parameters
+
+
+def test_the_old_cli_flag_still_sets_the_new_setting():
+    from rllib_safe.cli import build_parser
+
+    args = build_parser().parse_args(["train", "--algo", "pcrpo", "--update", "first_order"])
+    assert args.actor_step == "first_order"
+
+
+@pytest.mark.parametrize("cls, old, new, value", RENAMES)
+def test_set_with_the_old_name_sets_the_new_name(cls, old, new, value):
+    """``--set old=...`` and sweep specs reach the config through ``build_config``."""
+    from rllib_safe.runs.config import build_config
+
+    algo = {PCRPOConfig: "pcrpo", CRPOConfig: "crpo", SMPOConfig: "smpo"}[cls]
+    with pytest.warns(FutureWarning, match=f"`{old}` is now called `{new}`"):
+        config = build_config(algo, "CartPole-v1", {old: value})
+    assert getattr(config, new) == value

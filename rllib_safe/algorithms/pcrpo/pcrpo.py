@@ -52,8 +52,6 @@ class PCRPOConfig(SwitchingConfig):
         >>> algo = config.build_algo()
     """
 
-    RENAMED_SETTINGS = {"start_safety": "warmup_iterations"}
-
     def __init__(self, algo_class=None):
         super().__init__(algo_class=algo_class or PCRPO)
         self._update_settings(PCRPO_TRAINING_DEFAULTS)
@@ -69,7 +67,6 @@ class PCRPOConfig(SwitchingConfig):
         slack_anneal_iterations: int | None = NotProvided,
         warmup_iterations: int = NotProvided,
         trust_region_metric: TrustRegionMetric = NotProvided,
-        start_safety: int = NotProvided,
         **kwargs,
     ) -> PCRPOConfig:
         """The safe-PPO and actor-step settings plus PCRPO's.
@@ -93,7 +90,6 @@ class PCRPOConfig(SwitchingConfig):
                 surrogate to first order; the line search accepts a soft step when
                 x_r L_r + x_c L_c does not decrease. The hard modes are the same in both;
                 ``actor_step="first_order"`` always manipulates the PPO-clip gradients (Euclidean).
-            start_safety: the old name of ``warmup_iterations`` (FutureWarning).
         """
         super().training(**kwargs)
         self._update_settings(locals(), PCRPO_TRAINING_DEFAULTS)

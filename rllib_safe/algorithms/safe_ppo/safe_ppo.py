@@ -101,13 +101,12 @@ class SafePPOConfig(RenamedSettings, PPOConfig):
         """Sets ``values[name]`` for each of ``names`` (default: all), skipping NotProvided ones.
 
         Subclasses call it with their defaults in ``__init__`` and with ``locals()`` of their
-        ``training()`` (``names`` = their defaults' keys). A renamed setting's old keyword in
-        ``values`` sets the new name, with a FutureWarning.
+        ``training()`` (``names`` = their defaults' keys). Old names of renamed settings are
+        ``rllib_safe.renamed``'s (``RenamedSettings`` translates them before ``training()`` runs).
         """
         for name in values if names is None else names:
             if values[name] is not NotProvided:
                 setattr(self, name, values[name])
-        self._set_renamed_settings(values, NotProvided)
 
     def environment(self, env=NotProvided, **kwargs) -> SafePPOConfig:
         """As RLlib's; safety-gymnasium and Safety-MuJoCo ids are registered with Tune first."""
@@ -173,6 +172,7 @@ class SafePPOConfig(RenamedSettings, PPOConfig):
 
     def validate(self) -> None:
         check_learner_gpus(self)  # docs/rllib-notes.md trap 4; the fallback is learner_gpu_fallback's
+        self.check_not_retired()
         super().validate()
         check_range("cost_limit", self.cost_limit, 0.0, math.inf)
         check_range("cost_gamma", self.cost_gamma, 0.0, 1.0, low_open=True)

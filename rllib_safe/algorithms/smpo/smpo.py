@@ -36,19 +36,6 @@ SMPO_TRAINING_DEFAULTS = {
 #: f needs d' > 0, and f' (about -1/d' below d') must stay a float32 number times any reward.
 MIN_COST_LIMIT = 1e-6
 
-#: The setting ``negative_reward_modulation`` replaced.
-RETIRED_NEGATIVE_REWARD_FLAG = "modulate_negative_rewards"
-
-
-def retired_flag_error(value) -> ValueError:
-    return ValueError(
-        f"`{RETIRED_NEGATIVE_REWARD_FLAG}` = {value!r} is no longer a setting: use `negative_reward_modulation` "
-        "= 'paper' (every reward times f, what True did) or 'unmodulated' (what False did). The default "
-        "'penalise' scales r >= 0 by f and r < 0 by (2 - f), so that past the budget (f < 0) a negative "
-        "reward stays a penalty instead of becoming a bonus."
-    )
-
-
 class SMPOConfig(SafePPOConfig):
     """PPO on modulated rewards f(C_t + clip(Q^c(s, a), 0, d')) r, Q^c learnt by expected SARSA.
 
@@ -61,8 +48,6 @@ class SMPOConfig(SafePPOConfig):
     Example:
         >>> SMPOConfig().environment("SafetyPointGoal1-v0").training(cost_limit=25, modulation_base=3.0)
     """
-
-    RENAMED_SETTINGS = {"threshold_epochs": "threshold_anneal_iterations"}
 
     def __init__(self, algo_class=None):
         super().__init__(algo_class=algo_class or SMPO)
@@ -84,7 +69,6 @@ class SMPOConfig(SafePPOConfig):
         modulation_units: ModulationUnits = NotProvided,
         min_weight: float | None = NotProvided,
         expected_sarsa_samples: int = NotProvided,
-        threshold_epochs: int = NotProvided,
         **kwargs,
     ) -> SMPOConfig:
         """SafePPO's settings plus SMPO's.
@@ -112,10 +96,7 @@ class SMPOConfig(SafePPOConfig):
                 still stops at -1e6 so that every number stays finite).
             expected_sarsa_samples: Actions sampled from pi(.|s') for the expected SARSA
                 target with continuous actions (discrete actions use the exact expectation).
-            threshold_epochs: the old name of ``threshold_anneal_iterations`` (FutureWarning).
         """
-        if RETIRED_NEGATIVE_REWARD_FLAG in kwargs:
-            raise retired_flag_error(kwargs[RETIRED_NEGATIVE_REWARD_FLAG])
         super().training(**kwargs)
         self._update_settings(locals(), SMPO_TRAINING_DEFAULTS)
         return self
@@ -135,8 +116,6 @@ class SMPOConfig(SafePPOConfig):
             check_range("min_weight", self.min_weight, WEIGHT_FLOOR, 1.0, high_open=True)
         check_choice("negative_reward_modulation", self.negative_reward_modulation, get_args(NegativeRewardModulation))
         check_choice("modulation_units", self.modulation_units, get_args(ModulationUnits))
-        if hasattr(self, RETIRED_NEGATIVE_REWARD_FLAG):  # set by update_from_dict (Tune, old configs)
-            raise retired_flag_error(getattr(self, RETIRED_NEGATIVE_REWARD_FLAG))
         if not isinstance(self.use_dynamic_threshold, bool):
             raise TypeError(
                 f"`use_dynamic_threshold` = {self.use_dynamic_threshold!r} is invalid: it must be True or False."

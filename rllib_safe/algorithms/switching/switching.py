@@ -41,8 +41,6 @@ class SwitchingConfig(SafePPOConfig):
     (``actor_step="first_order"``). The critics always take Adam minibatch steps.
     """
 
-    RENAMED_SETTINGS = {"update": "actor_step"}
-
     def __init__(self, algo_class=None):
         super().__init__(algo_class=algo_class)
         self._update_settings(ACTOR_STEP_DEFAULTS)
@@ -56,7 +54,6 @@ class SwitchingConfig(SafePPOConfig):
         cg_damping: float = NotProvided,
         line_search_decay: float = NotProvided,
         line_search_max_backtracks: int = NotProvided,
-        update: ActorStep = NotProvided,
         **kwargs,
     ) -> SwitchingConfig:
         """The safe-PPO settings plus the actor step's.
@@ -70,7 +67,6 @@ class SwitchingConfig(SafePPOConfig):
             cg_damping: damping added to the Fisher-vector products.
             line_search_decay: step shrink factor of the backtracking line search.
             line_search_max_backtracks: tries of the backtracking line search.
-            update: the old name of ``actor_step`` (FutureWarning).
         """
         super().training(**kwargs)
         self._update_settings(locals(), ACTOR_STEP_DEFAULTS)
