@@ -271,8 +271,8 @@ def manipulate_gradients(
     g_c: Tensor,
     *,
     region: Region,
-    conflict_angle_deg: float = PAPER_CONFLICT_ANGLE,
-    reward_weight: float = PAPER_REWARD_WEIGHT,
+    conflict_angle_deg: float,
+    reward_weight: float,
     inverse_metric: InverseMetric | None = None,
     check_finite: bool = True,
 ) -> GradientManipulation:

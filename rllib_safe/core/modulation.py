@@ -136,16 +136,15 @@ def modulation_weight(
     x: Tensor,
     threshold: float | Tensor,
     *,
-    base: float = 3.0,
-    units: ModulationUnits = "absolute",
-    min_weight: float | None = None,
+    base: float,
+    units: ModulationUnits,
+    min_weight: float | None,
 ) -> Tensor:
     """f(x) = (1 - b^(x - d')) / (1 - b^(-d')) clamped to [max(min_weight, WEIGHT_FLOOR), 1].
 
     ``units="normalized"``: f(x) = (1 - b^(x/d' - 1)) / (1 - b^(-1)). Finite for every finite
-    x. ``threshold`` (d') may be a float or a tensor broadcastable against ``x``. The defaults
-    are the paper's f (b = 3, absolute units, unclamped); ``SMPOConfig`` passes its own settings
-    (its ``min_weight`` default is -1).
+    x. ``threshold`` (d') may be a float or a tensor broadcastable against ``x``. No defaults:
+    the settings are ``SMPOConfig``'s (the paper's f is b = 3, absolute units, ``min_weight=None``).
     """
     lower = _lower_bound(min_weight)
     log_b = _log_base(base)
@@ -157,9 +156,9 @@ def modulation_weight_derivative(
     x: Tensor,
     threshold: float | Tensor,
     *,
-    base: float = 3.0,
-    units: ModulationUnits = "absolute",
-    min_weight: float | None = None,
+    base: float,
+    units: ModulationUnits,
+    min_weight: float | None,
 ) -> Tensor:
     """d/dx of ``modulation_weight``: f'(x) where the clamp does not bite, 0 where it does.
 

@@ -111,7 +111,7 @@ def test_modulation_connector_weights_rewards_and_clips_cost_q():
     out = connector(rl_module={"p": _FixedCostQ()}, batch=batch, episodes=[])["p"]
 
     x = torch.tensor([0.0, 2.0, 3.0, 2.0 + threshold, 5.5])  # Q^c = 10 clipped to d' = 4
-    expected_weight = modulation_weight(x, threshold, base=base, min_weight=-1.0)
+    expected_weight = modulation_weight(x, threshold, base=base, units="absolute", min_weight=-1.0)
     assert out[MODULATION_WEIGHT] == pytest.approx(expected_weight)
     assert out[MODULATION_WEIGHT][0] == pytest.approx(1.0)
     assert out[RAW_REWARDS].tolist() == [1.0, 2.0, 1.0, 1.0, -1.0]
@@ -121,7 +121,8 @@ def test_modulation_connector_weights_rewards_and_clips_cost_q():
     assert out[COST_Q_CLIPPED].tolist() == [0.0, 0.0, 0.0, 1.0, 0.0]
     grad = out[MODULATED_REWARD_GRAD]
     assert (grad[:3] < 0).all() and grad[3] == 0.0 and grad[4] == 0.0  # clipped, unmodulated
-    expected_grad = out[RAW_REWARDS][:3] * modulation_weight_derivative(x[:3], threshold, base=base)
+    derivative = modulation_weight_derivative(x[:3], threshold, base=base, units="absolute", min_weight=-1.0)
+    expected_grad = out[RAW_REWARDS][:3] * derivative
     assert grad[:3] == pytest.approx(expected_grad)
 
 

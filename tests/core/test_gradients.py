@@ -10,6 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rllib_safe.core.gradients import (
+    PAPER_CONFLICT_ANGLE,
+    PAPER_REWARD_WEIGHT,
     Region,
     UpdateMode,
     assign_flat_grad,
@@ -17,11 +19,20 @@ from rllib_safe.core.gradients import (
     flat_grad,
     flatten_params,
     hard_switch_region,
-    manipulate_gradients,
     project_onto_normal_plane,
     select_region,
 )
+from rllib_safe.core.gradients import (
+    manipulate_gradients as core_manipulate_gradients,
+)
 from rllib_safe.core.trust_region import conjugate_gradient
+
+#: The paper's theta* and x_r, the settings a call below leaves out (the core function has no defaults).
+PAPER = {"conflict_angle_deg": PAPER_CONFLICT_ANGLE, "reward_weight": PAPER_REWARD_WEIGHT}
+
+
+def manipulate_gradients(g_r, g_c, **kwargs):
+    return core_manipulate_gradients(g_r, g_c, **(PAPER | kwargs))
 
 PROPERTY = settings(deadline=None, max_examples=100)
 

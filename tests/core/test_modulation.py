@@ -13,10 +13,25 @@ from rllib_safe.core.modulation import (
     WEIGHT_FLOOR,
     dynamic_threshold,
     modulate_rewards,
-    modulation_weight,
-    modulation_weight_derivative,
     reward_weight_sensitivity,
 )
+from rllib_safe.core.modulation import (
+    modulation_weight as core_modulation_weight,
+)
+from rllib_safe.core.modulation import (
+    modulation_weight_derivative as core_modulation_weight_derivative,
+)
+
+#: The paper's f (b = 3, absolute units, unclamped): what a call below leaves out (the core has no defaults).
+PAPER = {"base": 3.0, "units": "absolute", "min_weight": None}
+
+
+def modulation_weight(x, threshold, **kwargs):
+    return core_modulation_weight(x, threshold, **(PAPER | kwargs))
+
+
+def modulation_weight_derivative(x, threshold, **kwargs):
+    return core_modulation_weight_derivative(x, threshold, **(PAPER | kwargs))
 
 PROPERTY = settings(deadline=None, max_examples=100)
 thresholds = st.floats(1e-2, 5000.0)
