@@ -16,6 +16,16 @@ Learner metrics of one module (policy) sit under ``("learners", module_id, name)
 
 The strings are what users see (TensorBoard tags, results.jsonl columns, result.json): change
 a value here and every writer and reader follows, but old runs keep the old spelling.
+
+J_c, the measured episode cost, has one name per meaning on its way to the console:
+
+* the finished episodes' costs it is the mean of: the algorithm's ``episode_cost_window``
+  (``EpisodeCostWindow``; the setting, the attribute and the checkpointed state share the name);
+* J_c as measured: ``EPISODE_COST_MEAN`` (``env_runners/episode_cost_mean``; ``COST_KEY``);
+* J_c as the learners received and used it: ``EPISODE_COST_ESTIMATE``
+  (``learners/episode_cost_estimate``; the learners' attribute ``episode_cost``);
+* its last value in a run's summary.json: ``FINAL_COST`` (``"final_cost"``), beside
+  ``FINAL_RETURN``; the console's progress line says "cost".
 """
 
 from __future__ import annotations
@@ -264,3 +274,10 @@ MODULATION_METRICS = (
     RAW_REWARD_MEAN,
     REWARD_ADVANTAGE_STD,
 )
+
+
+# -- A run's summary.json (``rllib_safe.runs.loop.summarize``) -------------------------------
+
+#: The last iteration's ``RETURN_KEY`` and ``COST_KEY`` (J_c) values.
+FINAL_RETURN = "final_return"
+FINAL_COST = "final_cost"

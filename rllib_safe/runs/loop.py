@@ -10,6 +10,8 @@ from pathlib import Path
 from rllib_safe.metrics import (
     COST_KEY,
     ENV_RUNNER_STEPS_KEY,
+    FINAL_COST,
+    FINAL_RETURN,
     ITERATION_COST_KEY,
     ITERATION_STEPS_KEY,
     LINE_SEARCH_ACCEPTED_METRICS,
@@ -96,8 +98,8 @@ def summarise(results: list[dict], cost_limit: float, steps_per_s: float, files:
         "status": status,
         "iterations": last.get(TRAINING_ITERATION, 0),
         "env_steps": int(last.get(flat(STEPS_KEY), 0)),
-        "final_return": last.get(flat(RETURN_KEY)),
-        "final_cost": last.get(flat(COST_KEY)),
+        FINAL_RETURN: last.get(flat(RETURN_KEY)),
+        FINAL_COST: last.get(flat(COST_KEY)),
         "cost_limit": cost_limit,
         "steps_per_s": round(steps_per_s, 1),
         "run_dir": str(files.run_dir),
@@ -171,8 +173,8 @@ def format_summary(summary: dict) -> str:
     lines = [
         (f"Training {summary['status']}: {summary['iterations']} iterations, "
          f"{summary['env_steps']} env steps, {summary['steps_per_s']} steps/s"),
-        (f"  final return {format_number(summary['final_return'])}, "
-         f"episode cost {format_number(summary['final_cost'])} (limit {summary['cost_limit']:g})"),
+        (f"  final return {format_number(summary[FINAL_RETURN])}, "
+         f"episode cost {format_number(summary[FINAL_COST])} (limit {summary['cost_limit']:g})"),
     ]
     if "update_mode_counts" in summary:
         counts = ", ".join(f"{k} {v:g}" for k, v in summary["update_mode_counts"].items())

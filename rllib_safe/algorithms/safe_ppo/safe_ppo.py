@@ -259,22 +259,22 @@ class SafePPO(PPO):
     def setup(self, config) -> None:
         warn_if_ray_lacks_cpus(self.config)
         super().setup(config)
-        self.episode_costs = EpisodeCostWindow(self.config.episode_cost_window)
+        self.episode_cost_window = EpisodeCostWindow(self.config.episode_cost_window)
 
     def measured_episode_cost(self) -> float | None:
         """J_c: mean undiscounted cost of the last finished episodes; None before the first."""
-        return self.episode_costs.mean()
+        return self.episode_cost_window.mean()
 
     def record_finished_episodes(self, episodes) -> None:
         """Adds the costs of the episodes that finished in ``episodes`` to J_c's window and logs
         J_c, this iteration's mean and the share of the window over the limit."""
         finished = [float(episode.get_infos(-1)[CUMULATIVE_COST_INFO]) for episode in episodes if episode.is_done]
-        self.episode_costs.extend(finished)
+        self.episode_cost_window.extend(finished)
         results = {
-            EPISODE_COST_MEAN: self.episode_costs.mean(),
+            EPISODE_COST_MEAN: self.episode_cost_window.mean(),
             EPISODE_COST_ITERATION_MEAN: sum(finished) / len(finished) if finished else None,
-            EPISODES_OVER_LIMIT: self.episode_costs.fraction_over(self.config.cost_limit),
-            EPISODES_IN_COST_WINDOW: len(self.episode_costs),
+            EPISODES_OVER_LIMIT: self.episode_cost_window.fraction_over(self.config.cost_limit),
+            EPISODES_IN_COST_WINDOW: len(self.episode_cost_window),
         }
         for name, value in results.items():
             if value is not None:
@@ -283,13 +283,13 @@ class SafePPO(PPO):
     def get_state(self, components=None, *, not_components=None, **kwargs):
         state = super().get_state(components, not_components=not_components, **kwargs)
         if wants_component(self, EPISODE_COST_WINDOW_STATE, components, not_components):
-            state[EPISODE_COST_WINDOW_STATE] = self.episode_costs.get_state()
+            state[EPISODE_COST_WINDOW_STATE] = self.episode_cost_window.get_state()
         return state
 
     def set_state(self, state) -> None:
         super().set_state(state)
         if EPISODE_COST_WINDOW_STATE in state:
-            self.episode_costs.set_state(state[EPISODE_COST_WINDOW_STATE])
+            self.episode_cost_window.set_state(state[EPISODE_COST_WINDOW_STATE])
 
     def training_step(self) -> None:
         # PPO's new-stack step, with J_c and the iteration passed to the learners.
