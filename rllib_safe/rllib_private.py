@@ -1,19 +1,17 @@
 """Every use of RLlib's and Tune's private API, in one place, each with its reason.
 
 An RLlib upgrade has one module to check: the functions below are the only calls into
-private names (leading underscore, or a file layout RLlib does not document). Two more uses
-are overrides rather than calls, so they live in their classes and are listed here:
+private names (leading underscore, or a file layout RLlib does not document) from rllib_safe.
+What cannot be a call stays in its class and is listed here instead:
 
-* ``SafePPO.training_step`` (algorithms/safe_ppo/safe_ppo.py) is PPO's new-stack
-  ``training_step`` with J_c and the iteration handed to the learners; compare it with
-  ``ray.rllib.algorithms.ppo.PPO.training_step`` on every upgrade.
-* ``SwitchingTorchLearner._make_batch_if_necessary`` (algorithms/pcrpo/pcrpo_torch_learner.py)
-  keeps the whole train batch of an update for the trust-region actor step; RLlib has no
-  public hook for the batch its learner connector builds.
-* ``SafeEnvRunner._make_on_episode_callback`` (speed/env_runner.py) skips the per-step
-  ``on_episode_step`` call when no callback wants it; RLlib makes it for every env step.
+* :data:`PRIVATE_OVERRIDES`: overrides of RLlib's private methods (and the ``super()`` call
+  each makes), with the reason each needs one.
+* :data:`COPIES`: public RLlib methods we re-implement in full: compare each with RLlib's on
+  every upgrade.
 
-Tested against the pinned Ray (pyproject.toml); tests/test_rllib_private.py exercises each.
+Overrides of RLlib's public methods carry RLlib's ``@override`` decorator in their classes.
+tests/test_rllib_private.py exercises the functions against the pinned Ray (pyproject.toml)
+and fails when a private RLlib name is used anywhere else in rllib_safe (its docstring has the rule).
 """
 
 from __future__ import annotations
@@ -25,6 +23,35 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+#: Overrides of RLlib's private methods, which must stay in their classes: ``Class.method`` -> reason.
+PRIVATE_OVERRIDES: dict[str, str] = {
+    "SafePPOConfig._model_config_auto_includes": (
+        "algorithms/safe_ppo/safe_ppo.py: OmniSafe's networks (64-64 tanh, separate critics, free log-std) as "
+        "the model defaults; RLlib merges this property into every module's model_config and has no public "
+        "setting of defaults that a user's model_config still overrides key by key."
+    ),
+    "SafeEnvRunner._make_on_episode_callback": (
+        "speed/env_runner.py: skips the per-step on_episode_step call when no callback wants it; RLlib makes "
+        "it for every env step."
+    ),
+}
+
+#: Public RLlib methods re-implemented in full (same results, other work around them): ours -> RLlib's.
+COPIES: dict[str, str] = {
+    "SafePPO.training_step": (
+        "ray.rllib.algorithms.ppo.PPO.training_step (new API stack), with J_c and the iteration handed to the "
+        "learners (algorithms/safe_ppo/safe_ppo.py)"
+    ),
+    "FastUpdateMixin._fast_update": (
+        "ray.rllib.core.learner.learner.Learner.update: the steps around the minibatch loop, in its order "
+        "(speed/update.py; the functions below named after Learner's private methods are those steps)"
+    ),
+    "_PipelineTimedAsOne.__call__": (
+        "ray.rllib.connectors.connector_pipeline_v2.ConnectorPipelineV2.__call__, one timer around the "
+        "pipeline instead of one per piece (speed/sampling_connectors.py)"
+    ),
+}
 
 #: File of an Algorithm checkpoint holding the pickled constructor arguments (the config).
 CHECKPOINT_CONSTRUCTOR_FILE = "class_and_ctor_args.pkl"
@@ -75,6 +102,42 @@ def freeze_mean_std_filter(piece) -> None:
     piece._update_stats = False
 
 
+def single_agent_observation_filter(piece):
+    """A ``MeanStdFilter`` piece's filter of single-agent observations (its ``_filters[None]``, made
+    on first use as RLlib's ``__call__`` makes it); None for a multi-agent piece."""
+    if piece._filters is None:
+        piece._init_new_filters()
+    return None if piece._multi_agent else piece._filters.get(None)
+
+
+def filter_updates_stats(piece) -> bool:
+    """Whether a ``MeanStdFilter`` piece updates its statistics (``_update_stats``; see
+    :func:`freeze_mean_std_filter`)."""
+    return piece._update_stats
+
+
+def running_stat_moments(stat) -> tuple[int, np.ndarray, np.ndarray]:
+    """A ``RunningStat``'s count, mean and sum of squared deviations (``num_pushes``,
+    ``mean_array``, ``sum_sq_diff_array``: fields, undocumented; no getter of the sum exists)."""
+    return stat.num_pushes, stat.mean_array, stat.sum_sq_diff_array
+
+
+def set_running_stat_moments(stat, num_pushes: int, mean: np.ndarray, sum_sq_diff: np.ndarray) -> None:
+    """Sets a ``RunningStat`` to ``num_pushes`` values of that mean and sum of squared deviations, as
+    its ``push`` would leave it: ``push`` moves the delta fields that EnvRunner state merging reads
+    (``mean_delta_array``, ``sum_sq_diff_delta_array``) by the same increments as the mean and the
+    sum (the delta mean starts at the first value) and counts the pushes in ``num_pushes_delta``."""
+    if stat.num_pushes == 0:
+        stat.mean_delta_array[...] = mean
+    else:
+        stat.mean_delta_array[...] += mean - stat.mean_array
+    stat.sum_sq_diff_delta_array[...] += sum_sq_diff - stat.sum_sq_diff_array
+    stat.mean_array[...] = mean
+    stat.sum_sq_diff_array[...] = sum_sq_diff
+    stat.num_pushes_delta += num_pushes - stat.num_pushes
+    stat.num_pushes = num_pushes
+
+
 def learner_connector(learner):
     """The learner's connector pipeline, to insert the cost pieces (no public accessor exists)."""
     return learner._learner_connector
@@ -89,10 +152,84 @@ def learner_train_batch(learner, training_data):
     return learner._make_batch_if_necessary(training_data=training_data)
 
 
+@contextmanager
+def keeping_train_batches(learner) -> Iterator[list]:
+    """While active, every train batch the learner connector builds inside RLlib's ``Learner.update``
+    is appended to the yielded list (``_make_batch_if_necessary`` wrapped on this learner only).
+
+    RLlib's loop has no hook that sees its whole train batch; the fast update path's
+    ``after_epochs`` hook gets it this way when ``fast_update=False``. RLlib's loop shuffles
+    the batch in place: the rows come in the order it left them.
+    """
+    kept: list = []
+    build = learner._make_batch_if_necessary
+
+    def build_and_keep(*args, **kwargs):
+        batch = build(*args, **kwargs)
+        kept.append(batch)
+        return batch
+
+    learner._make_batch_if_necessary = build_and_keep
+    try:
+        yield kept
+    finally:
+        del learner._make_batch_if_necessary  # the class's method again
+
+
+def zero_gradients(learner) -> None:
+    """Sets the gradients of every registered optimizer to None, as ``TorchLearner.compute_gradients``
+    starts (its ``_optimizer_parameters``: no public list of all optimizers exists)."""
+    for optimizer in learner._optimizer_parameters:
+        optimizer.zero_grad(set_to_none=True)
+
+
+def gradients_by_param_ref(learner) -> dict:
+    """The ``.grad`` of every registered parameter that has one, by ``ParamRef`` in registration order
+    (its ``_params``): the dict ``TorchLearner.compute_gradients`` returns."""
+    return {ref: param.grad for ref, param in learner._params.items() if param.grad is not None}
+
+
 def forward_train(module, batch: dict) -> dict:
     """``module._forward_train``: ``forward_train`` walks every module hook per minibatch, which the
     fast update path does once per update instead."""
     return module._forward_train(batch)
+
+
+# -- Learner.update's steps around its minibatch loop, as the fast update path repeats them --------
+
+
+def pop_no_metrics_reduce(update_kwargs: dict) -> bool:
+    """Removes ``Learner.update``'s private keyword ``_no_metrics_reduce`` (the LearnerGroup passes it:
+    True returns no reduced metrics) from ``update_kwargs``; its value, False when absent."""
+    return bool(update_kwargs.pop("_no_metrics_reduce", False))
+
+
+def check_is_built(learner) -> None:
+    """``Learner._check_is_built``: a clear error when ``build()`` was not called."""
+    learner._check_is_built()
+
+
+def count_weights_update(learner) -> None:
+    """``Learner.update``'s ``_weights_seq_no += 1``: the weights' sequence number EnvRunners sync on."""
+    learner._weights_seq_no += 1
+
+
+def log_off_policyness(learner, columns: dict) -> None:
+    """``TorchLearner._compute_off_policyness``: logs how many weight updates old the sampled rows are
+    (RLlib per minibatch; the fast path once per update, on all rows)."""
+    learner._compute_off_policyness(columns)
+
+
+def log_steps_trained(learner, counts) -> None:
+    """``Learner._log_steps_trained_metrics``: the step counts of one SGD step (``counts`` has
+    ``policy_batches`` with a length per module and ``env_steps()``)."""
+    learner._log_steps_trained_metrics(counts)
+
+
+def log_trained_counters(learner, totals) -> None:
+    """``Learner._log_metrics``: Ray's Prometheus counters of env and module steps trained, for the
+    whole update at once (``totals`` as in :func:`log_steps_trained`)."""
+    learner._log_metrics(batch=totals)
 
 
 def module_forward(module, batch: dict, **kwargs) -> dict:

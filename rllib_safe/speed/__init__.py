@@ -35,10 +35,13 @@ module                       replaces                                      prove
 
 Where the safe-RL rooms plug it in (the only places that name this package):
 
-* ``algorithms/safe_ppo/safe_ppo.py``: ``env_runner_cls = SafeEnvRunner`` and the EnvRunner
-  pipelines (``MeanStdFilter``, ``fused_default_pieces``, ``timed_as_one``);
+* ``algorithms/safe_ppo/safe_ppo.py``: ``env_runner_cls = SafeEnvRunner``;
+  ``algorithms/safe_ppo/pipelines.py``: the EnvRunner pipelines (``MeanStdFilter``,
+  ``fused_default_pieces``, ``timed_as_one``);
 * ``algorithms/safe_ppo/safe_ppo_torch_learner.py``: ``FastUpdateMixin`` (``fast_update``
-  selects it or RLlib's loop), ``adam``, ``clip_by_global_norm_``; ``smpo_torch_learner.py``: ``adam``;
+  selects it or RLlib's loop; its ``after_epochs`` hook carries the train batch to the switching
+  learners' trust-region step in either loop), ``adam``, ``clip_by_global_norm_``;
+  ``smpo_torch_learner.py``: ``adam``;
 * ``modules/safe_ppo_rl_module.py``: ``GaussianSamplingInModule``.
 
 The modules are imported where used (this ``__init__`` imports none of them).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ray.rllib.callbacks.callbacks import RLlibCallback
 from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
+from ray.rllib.utils.annotations import override
 
 from rllib_safe.rllib_private import callback_objects, split_arrays_per_env_directly
 from rllib_safe.speed.vector_env import ListInfoSyncVectorEnv
@@ -36,12 +37,14 @@ class SafeEnvRunner(SingleAgentEnvRunner):
             if type(callback).on_episode_step is not RLlibCallback.on_episode_step
         ]
 
+    @override(SingleAgentEnvRunner)
     def make_env(self) -> None:
         super().make_env()
         if ListInfoSyncVectorEnv.can_wrap(self.env):
             self.env = ListInfoSyncVectorEnv(self.env)
 
-    def _make_on_episode_callback(self, which: str, idx: int, episodes) -> None:
+    @override(SingleAgentEnvRunner)
+    def _make_on_episode_callback(self, which: str, idx: int, episodes) -> None:  # listed in rllib_private
         if which == "on_episode_step" and not self._wants_episode_steps():
             return
         super()._make_on_episode_callback(which, idx, episodes)

@@ -14,6 +14,8 @@ from ray.rllib.core.columns import Columns
 from ray.rllib.core.distribution.torch.torch_distribution import TorchDiagGaussian
 from ray.rllib.core.models.torch.encoder import TorchMLPEncoder
 from ray.rllib.core.models.torch.heads import TorchFreeLogStdMLPHead
+from ray.rllib.core.rl_module.torch.torch_rl_module import TorchRLModule
+from ray.rllib.utils.annotations import override
 
 from rllib_safe.rllib_private import module_forward
 
@@ -114,6 +116,7 @@ class GaussianSamplingInModule:
             self.__dict__["_free_log_std_cache"] = cached
         return cached[1]
 
+    @override(TorchRLModule)
     def forward_exploration(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
         if not self.samples_gaussian_in_module():
             return super().forward_exploration(batch, **kwargs)

@@ -34,17 +34,27 @@ from ray.rllib.connectors.env_to_module import EnvToModulePipeline
 from ray.rllib.connectors.env_to_module import MeanStdFilter as RLlibMeanStdFilter
 from ray.rllib.connectors.module_to_env import ModuleToEnvPipeline
 from ray.rllib.core.columns import Columns
+from ray.rllib.utils.annotations import override
 from ray.rllib.utils.filter import RunningStat
 from ray.rllib.utils.metrics import CONNECTOR_PIPELINE_TIMER
 from ray.rllib.utils.numpy import convert_to_numpy
+
+from rllib_safe.rllib_private import (
+    filter_updates_stats,
+    running_stat_moments,
+    set_running_stat_moments,
+    single_agent_observation_filter,
+)
 
 #: RLlib's filter adds it to the std before dividing (``ray.rllib.utils.filter``).
 _SMALL_NUMBER = 1e-8
 
 
 class _PipelineTimedAsOne(ConnectorPipelineV2):
-    """``ConnectorPipelineV2.__call__`` with one timer around the pipeline, none per piece."""
+    """``ConnectorPipelineV2.__call__`` with one timer around the pipeline, none per piece (a copy of
+    RLlib's, listed in ``rllib_private`` to compare on upgrades)."""
 
+    @override(ConnectorPipelineV2)
     def __call__(self, *, rl_module, batch, episodes, explore=None, shared_data=None, metrics=None, **kwargs):
         shared_data = shared_data if shared_data is not None else {}
         timer = None
@@ -77,6 +87,7 @@ class TimedEnvToModulePipeline(EnvToModulePipeline, _PipelineTimedAsOne):
     updates per vector step that nothing reads); this one does not.
     """
 
+    @override(EnvToModulePipeline)
     def __call__(self, *, rl_module, batch=None, episodes, explore=None, shared_data=None, metrics=None, **kwargs):
         return _PipelineTimedAsOne.__call__(
             self,
@@ -118,12 +129,11 @@ def _clip(x: np.ndarray, low, high) -> np.ndarray:
 def _push_batch(stat: RunningStat, x: np.ndarray) -> None:
     """``stat.push(row)`` for every row of ``x``, as one update (Chan et al.'s parallel Welford).
 
-    The result equals the sequential pushes up to rounding, delta fields included: RLlib's
-    ``push`` moves ``mean_delta_array``/``sum_sq_diff_delta_array`` by the same increments as
-    the running mean and sum of squares (and sets the delta mean to the first value).
+    The result equals the sequential pushes up to rounding, delta fields included
+    (``rllib_private.set_running_stat_moments`` moves them as RLlib's ``push`` does).
     """
     k = x.shape[0]
-    n0 = stat.num_pushes
+    n0, mean, m2 = running_stat_moments(stat)
     batch_mean = x.sum(axis=0) / k
     centered = x - batch_mean
     batch_m2 = (centered * centered).sum(axis=0)
@@ -132,18 +142,10 @@ def _push_batch(stat: RunningStat, x: np.ndarray) -> None:
         new_mean = batch_mean
         new_m2 = batch_m2
     else:
-        delta = batch_mean - stat.mean_array
-        new_mean = stat.mean_array + delta * (k / n)
-        new_m2 = stat.sum_sq_diff_array + batch_m2 + delta * delta * (n0 * k / n)
-    if n0 == 0:
-        stat.mean_delta_array[...] = new_mean
-    else:
-        stat.mean_delta_array[...] += new_mean - stat.mean_array
-    stat.sum_sq_diff_delta_array[...] += new_m2 - stat.sum_sq_diff_array
-    stat.mean_array[...] = new_mean
-    stat.sum_sq_diff_array[...] = new_m2
-    stat.num_pushes = n
-    stat.num_pushes_delta += k
+        delta = batch_mean - mean
+        new_mean = mean + delta * (k / n)
+        new_m2 = m2 + batch_m2 + delta * delta * (n0 * k / n)
+    set_running_stat_moments(stat, n, new_mean, new_m2)
 
 
 class MeanStdFilter(RLlibMeanStdFilter):
@@ -155,10 +157,9 @@ class MeanStdFilter(RLlibMeanStdFilter):
     normalised (RLlib normalises each right after pushing it), the one difference.
     """
 
+    @override(RLlibMeanStdFilter)
     def __call__(self, *, rl_module, batch, episodes, explore=None, persistent_data=None, **kwargs) -> Any:
-        if self._filters is None:
-            self._init_new_filters()
-        obs_filter = None if self._multi_agent else self._filters.get(None)
+        obs_filter = single_agent_observation_filter(self)
         if obs_filter is None or obs_filter.no_preprocessor or not isinstance(obs_filter.running_stats, RunningStat):
             return super().__call__(
                 rl_module=rl_module,
@@ -173,7 +174,7 @@ class MeanStdFilter(RLlibMeanStdFilter):
             return batch
         obs = np.stack([episode.get_observations(-1) for episode in sa_episodes])
         stats = obs_filter.running_stats
-        if self._update_stats:
+        if filter_updates_stats(self):
             # RLlib also pushes to ``obs_filter.buffer``, which nothing reads on the new API stack
             # (state, merging and checkpoints use ``running_stats``): left out.
             _push_batch(stats, obs.astype(np.float64, copy=False))
@@ -207,6 +208,7 @@ class StackedObservations(ConnectorV2):
         super().__init__(input_observation_space, input_action_space, **kwargs)
         self.device = torch.device(device) if device is not None else torch.device("cpu")
 
+    @override(ConnectorV2)
     def __call__(self, *, rl_module, batch, episodes, **kwargs) -> Any:
         if Columns.OBS in batch:
             return batch
@@ -243,6 +245,7 @@ class BatchedNormalizeAndClipActions(ConnectorV2):
         self._bounds_of: gym.Space | None = None  # the action space _cached_bounds were worked out for
         self._cached_bounds = None
 
+    @override(ConnectorV2)
     def __call__(self, *, rl_module, batch, episodes, explore=None, shared_data=None, **kwargs) -> Any:
         if not (self.normalize_actions or self.clip_actions) or Columns.ACTIONS not in batch:
             return batch
@@ -308,6 +311,7 @@ class ActionsForVectorEnv(BatchedNormalizeAndClipActions):
             **kwargs,
         )
 
+    @override(ConnectorV2)
     def __call__(self, *, rl_module, batch, episodes, **kwargs) -> Any:
         _check_stateless(rl_module, self)
         batch = {column: _to_numpy(value) for column, value in batch.items()}

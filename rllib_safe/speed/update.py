@@ -8,8 +8,8 @@ OmniSafe's schedule (12,500 SGD steps of 64 rows per iteration) that costs as mu
 
 ``FastUpdateMixin.update`` computes the same update with less around it:
 
-* The train batch is built once (learner connector, ``_make_batch_if_necessary``, so subclass
-  overrides still run) and stays on the learner's device; each minibatch is gathered by index
+* The train batch is built once (learner connector, ``rllib_private.learner_train_batch``, so
+  subclass overrides still run) and stays on the learner's device; each minibatch is gathered by index
   (``index_select``) from RLlib's own schedule (``rllib_safe.speed.minibatches``): the same
   rows in the same order, the same permutations drawn from the learner's seeded global RNG.
 * Each SGD step calls the hooks subclasses override, in RLlib's order: each module's
@@ -26,6 +26,9 @@ OmniSafe's schedule (12,500 SGD steps of 64 rows per iteration) that costs as mu
   computing them on the other steps is wasted work.
 * Between epochs, ``stop_after_epoch`` may end the update (target-KL early stopping of the PPO
   learner); ``epochs_run`` logs how many epochs ran.
+* After the last epoch, ``after_epochs`` gets all rows of the train batch (the trust-region
+  actor step of the switching learners). RLlib's loop (``fast_update=False``) calls it too, with
+  the batch its learner connector built, at the same point: before ``after_gradient_based_update``.
 * Where the update's seconds go: ``update_batch_seconds`` (the learner connector building the
   train batch, its columns moved to the device, the old policy recorded) and
   ``update_sgd_loop_seconds`` (the SGD steps and the metrics flush; a CUDA device is
@@ -49,12 +52,24 @@ from typing import Any
 
 import numpy as np
 import torch
+from ray.rllib.core.learner.learner import Learner
 from ray.rllib.core.learner.training_data import TrainingData
 from ray.rllib.utils import force_tuple
+from ray.rllib.utils.annotations import override
 from ray.rllib.utils.metrics import ALL_MODULES
 
 from rllib_safe.metrics import COMPILE_SECONDS, EPOCHS_RUN, UPDATE_BATCH_SECONDS, UPDATE_SGD_LOOP_SECONDS
-from rllib_safe.rllib_private import forward_train, learner_train_batch
+from rllib_safe.rllib_private import (
+    check_is_built,
+    count_weights_update,
+    forward_train,
+    keeping_train_batches,
+    learner_train_batch,
+    log_off_policyness,
+    log_steps_trained,
+    log_trained_counters,
+    pop_no_metrics_reduce,
+)
 from rllib_safe.speed.minibatches import cyclic_row_order, epoch_boundaries, num_minibatches
 
 logger = logging.getLogger(__name__)
@@ -208,6 +223,7 @@ class FastUpdateMixin:
     Reads ``config.fast_update`` (False: RLlib's loop) and ``config.compile_sgd_step``.
     """
 
+    @override(Learner)
     def build(self) -> None:
         super().build()
         losses = self.forward_and_losses
@@ -215,11 +231,24 @@ class FastUpdateMixin:
         #: Whether this SGD step's window-1 metrics can be reported: always in RLlib's loop; in the
         #: fast path only on steps that end an epoch (the last step, or the last before an early stop).
         self.log_diagnostics = True
+        #: RLlib's loop only: the train batches its learner connector built during this update.
+        self._rllib_loop_batches: list = []
 
+    @override(Learner)
     def update(self, *args, **kwargs):
         if not self.config.fast_update or args or kwargs.get("data_iterators"):
-            return super().update(*args, **kwargs)
-        return self._fast_update(**kwargs)
+            with keeping_train_batches(self) as self._rllib_loop_batches:
+                return super().update(*args, **kwargs)
+        reduce_metrics = not pop_no_metrics_reduce(kwargs)
+        return self._fast_update(reduce_metrics=reduce_metrics, **kwargs)
+
+    @override(Learner)
+    def after_gradient_based_update(self, *, timesteps: dict[str, Any]) -> None:
+        if self._rllib_loop_batches:  # RLlib's loop: ``after_epochs`` on the batch it trained on
+            batch = self._rllib_loop_batches.pop()
+            self._rllib_loop_batches.clear()
+            self.after_epochs({module_id: dict(rows) for module_id, rows in batch.policy_batches.items()})
+        super().after_gradient_based_update(timesteps=timesteps)
 
     def sgd_step(self, minibatch: dict[str, dict[str, Any]]) -> dict[str, torch.Tensor]:
         """One SGD step on one minibatch per module, through the learner's hooks; the losses."""
@@ -256,6 +285,10 @@ class FastUpdateMixin:
         """Called with all rows after each epoch but the last (fast path only); True ends the update."""
         return False
 
+    def after_epochs(self, columns: dict[str, dict[str, Any]]) -> None:
+        """Called with all rows of the train batch after the last SGD step, before
+        ``after_gradient_based_update`` (both loops; RLlib's leaves the rows in its shuffled order)."""
+
     def _fast_update(
         self,
         *,
@@ -265,11 +298,11 @@ class FastUpdateMixin:
         minibatch_size: int | None = None,
         shuffle_batch_per_epoch: bool = False,
         num_total_minibatches: int = 0,
-        _no_metrics_reduce: bool = False,
+        reduce_metrics: bool = True,
         **kwargs,
     ):
         """``Learner.update``'s steps around the loop, in its order (before/after hooks, weights seq no)."""
-        self._check_is_built()
+        check_is_built(self)
         timesteps = timesteps or {}
         self.before_gradient_based_update(timesteps=timesteps)
         if training_data is None:
@@ -277,14 +310,14 @@ class FastUpdateMixin:
         training_data.validate()
         training_data.solve_refs()
         assert training_data.batches is None, "`training_data.batches` must be None!"
-        self._weights_seq_no += 1
+        count_weights_update(self)
         started = time.perf_counter()
         batch = learner_train_batch(self, training_data)
         for module_id in list(batch.policy_batches):
             if not self.should_module_be_updated(module_id, batch):
                 del batch.policy_batches[module_id]
         if batch.policy_batches:
-            self._train_on_batch(
+            columns = self._train_on_batch(
                 batch,
                 num_epochs=num_epochs,
                 minibatch_size=minibatch_size,
@@ -292,14 +325,16 @@ class FastUpdateMixin:
                 num_total_minibatches=num_total_minibatches,
                 started=started,
             )
+            self.after_epochs(columns)
         self.after_gradient_based_update(timesteps=timesteps)
-        if not _no_metrics_reduce:
+        if reduce_metrics:
             return self.metrics.reduce()
 
-    def _train_on_batch(self, batch, *, num_epochs, minibatch_size, shuffle, num_total_minibatches, started) -> None:
-        """The SGD steps on ``batch``, built from the training data since ``started`` (``perf_counter``)."""
+    def _train_on_batch(self, batch, *, num_epochs, minibatch_size, shuffle, num_total_minibatches, started) -> dict:
+        """The SGD steps on ``batch``, built from the training data since ``started`` (``perf_counter``);
+        the batch's columns, as tensors on the device."""
         columns = {
-            module_id: as_tensor_columns(module_id, dict(module_batch), self._device)
+            module_id: as_tensor_columns(module_id, dict(module_batch), self.device)
             for module_id, module_batch in batch.policy_batches.items()
         }
         sizes = {module_id: len(module_batch) for module_id, module_batch in batch.policy_batches.items()}
@@ -313,10 +348,10 @@ class FastUpdateMixin:
             orders = cyclic_row_order(sizes, size, steps, shuffle=shuffle)
         # row_indices[module_id][k]: the rows of SGD step k.
         row_indices = {
-            module_id: torch.as_tensor(order, device=self._device).view(steps, rows_per_step[module_id])
+            module_id: torch.as_tensor(order, device=self.device).view(steps, rows_per_step[module_id])
             for module_id, order in orders.items()
         }
-        self._compute_off_policyness(columns)  # RLlib logs it per minibatch; here once, on all rows
+        log_off_policyness(self, columns)  # RLlib logs it per minibatch; here once, on all rows
         self.start_epochs(columns)
         for module in self.module.values():
             module.train()
@@ -335,11 +370,13 @@ class FastUpdateMixin:
         self.metrics.log_value((ALL_MODULES, UPDATE_SGD_LOOP_SECONDS), loop_ended - loop_started, window=1)
         totals = {module_id: rows * steps_run for module_id, rows in rows_per_step.items()}
         self._log_update_summary(loss_per_module, epochs_run, StepCounts(totals, batch.env_steps() * steps_run))
+        return columns
 
     def _device_clock(self) -> float:
         """``time.perf_counter()`` once the learner's CUDA device (if any) has done its queued work."""
-        if self._device is not None and torch.device(self._device).type == "cuda":
-            torch.cuda.synchronize(self._device)
+        device = self.device
+        if device is not None and torch.device(device).type == "cuda":
+            torch.cuda.synchronize(device)
         return time.perf_counter()
 
     def _run_steps(self, columns, row_indices, num_epochs, counts) -> tuple[dict, int, int]:
@@ -350,7 +387,7 @@ class FastUpdateMixin:
             minibatch = {module_id: take_rows(columns[module_id], at[step]) for module_id, at in row_indices.items()}
             self.log_diagnostics = step in epoch_ends
             loss_per_module = self.sgd_step(minibatch)
-            self._log_steps_trained_metrics(counts)
+            log_steps_trained(self, counts)
             epoch = epoch_ends.get(step)
             if epoch is not None and epoch < num_epochs and self.stop_after_epoch(columns):
                 return loss_per_module, step + 1, epoch
@@ -358,7 +395,7 @@ class FastUpdateMixin:
 
     def _log_update_summary(self, loss_per_module: dict, epochs_run: int, totals: StepCounts) -> None:
         """What RLlib logs once per update, plus the epochs run and the compile time."""
-        self._log_metrics(batch=totals)  # Ray's Prometheus counters, as RLlib's loop adds them up
+        log_trained_counters(self, totals)  # Ray's Prometheus counters, as RLlib's loop adds them up
         for module_id, loss in loss_per_module.items():
             self.metrics.log_value(key=(module_id, self.TOTAL_LOSS_KEY), value=loss, window=1)
         self.metrics.log_value((ALL_MODULES, EPOCHS_RUN), epochs_run, window=1)

@@ -209,14 +209,14 @@ def test_fused_pipelines_sample_what_rllibs_default_pieces_sample(monkeypatch, n
     distribution inputs, rewards, step for step, with RLlib's default pieces or the fused ones."""
     import torch
 
-    from rllib_safe.algorithms.safe_ppo import safe_ppo
+    from rllib_safe.algorithms.safe_ppo import pipelines
 
     def sample(env_runner):
         torch.manual_seed(0)
         return env_runner.sample(num_timesteps=120) + env_runner.sample(num_timesteps=120)
 
     fused = sample(runner("ContractBudgetEnv", normalize_observations=normalize_observations))
-    monkeypatch.setattr(safe_ppo, "fused_default_pieces", lambda pipeline, **_: pipeline)
+    monkeypatch.setattr(pipelines, "fused_default_pieces", lambda pipeline, **_: pipeline)
     rllib_runner = runner("ContractBudgetEnv", normalize_observations=normalize_observations)
     assert NormalizeAndClipActions in [type(piece) for piece in rllib_runner._module_to_env.connectors]
     rllib = sample(rllib_runner)

@@ -19,6 +19,7 @@ from typing import Any, get_args
 from ray.rllib.algorithms.algorithm_config import NotProvided
 from ray.rllib.algorithms.ppo import PPO, PPOConfig
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+from ray.rllib.utils.annotations import override
 from ray.rllib.utils.metrics import (
     ALL_MODULES,
     ENV_RUNNER_RESULTS,
@@ -108,6 +109,7 @@ class SafePPOConfig(RenamedSettings, PPOConfig):
             if values[name] is not NotProvided:
                 setattr(self, name, values[name])
 
+    @override(PPOConfig)
     def environment(self, env=NotProvided, **kwargs) -> SafePPOConfig:
         """As RLlib's; safety-gymnasium and Safety-MuJoCo ids are registered with Tune first."""
         if isinstance(env, str) and env.startswith("Safety"):
@@ -116,6 +118,7 @@ class SafePPOConfig(RenamedSettings, PPOConfig):
             register_envs()
         return super().environment(env, **kwargs)
 
+    @override(PPOConfig)
     def training(
         self,
         *,
@@ -160,7 +163,8 @@ class SafePPOConfig(RenamedSettings, PPOConfig):
         return self
 
     @property
-    def _model_config_auto_includes(self) -> dict[str, Any]:
+    @override(PPOConfig)
+    def _model_config_auto_includes(self) -> dict[str, Any]:  # listed in rllib_private.PRIVATE_OVERRIDES
         # OmniSafe's networks: 64-64 tanh, separate critics, state-independent log-std
         # (SafePPOCatalog drops the log-std for non-Box action spaces).
         return super()._model_config_auto_includes | {
@@ -170,6 +174,7 @@ class SafePPOConfig(RenamedSettings, PPOConfig):
             "free_log_std": True,
         }
 
+    @override(PPOConfig)
     def validate(self) -> None:
         check_learner_gpus(self)  # docs/rllib-notes.md trap 4; the fallback is learner_gpu_fallback's
         self.check_not_retired()
@@ -210,16 +215,19 @@ class SafePPOConfig(RenamedSettings, PPOConfig):
                 "compiling is supported with one learner only (torch.compile with DDP is untested)."
             )
 
+    @override(PPOConfig)
     def get_default_learner_class(self):
         from rllib_safe.algorithms.safe_ppo.safe_ppo_torch_learner import SafePPOTorchLearner
 
         return SafePPOTorchLearner
 
+    @override(PPOConfig)
     def get_default_rl_module_spec(self) -> RLModuleSpec:
         from rllib_safe.modules import SafePPOCatalog, SafePPOTorchRLModule
 
         return RLModuleSpec(module_class=SafePPOTorchRLModule, catalog_class=SafePPOCatalog)
 
+    @override(PPOConfig)
     def build_env_to_module_connector(self, env=None, spaces=None, device=None):
         return env_to_module_pipeline(
             super().build_env_to_module_connector(env=env, spaces=spaces, device=device),
@@ -228,6 +236,7 @@ class SafePPOConfig(RenamedSettings, PPOConfig):
             device=device,
         )
 
+    @override(PPOConfig)
     def build_module_to_env_connector(self, env=None, spaces=None):
         pipeline = super().build_module_to_env_connector(env=env, spaces=spaces)
         return module_to_env_pipeline(pipeline, multi_agent=self.is_multi_agent)
@@ -244,6 +253,7 @@ class SafePPO(PPO):
     """
 
     @classmethod
+    @override(PPO)
     def get_default_config(cls) -> SafePPOConfig:
         return SafePPOConfig()
 
@@ -252,10 +262,12 @@ class SafePPO(PPO):
         super().__init__(learner_gpu_fallback(config), env, **kwargs)
 
     @classmethod
+    @override(PPO)
     def default_resource_request(cls, config):
         # What Tune reserves for a trial: the same fallback as the trial's algorithm will apply.
         return super().default_resource_request(learner_gpu_fallback(config))
 
+    @override(PPO)
     def setup(self, config) -> None:
         warn_if_ray_lacks_cpus(self.config)
         super().setup(config)
@@ -280,17 +292,20 @@ class SafePPO(PPO):
             if value is not None:
                 self.metrics.log_value((ENV_RUNNER_RESULTS, name), value, window=1)
 
+    @override(PPO)
     def get_state(self, components=None, *, not_components=None, **kwargs):
         state = super().get_state(components, not_components=not_components, **kwargs)
         if wants_component(self, EPISODE_COST_WINDOW_STATE, components, not_components):
             state[EPISODE_COST_WINDOW_STATE] = self.episode_cost_window.get_state()
         return state
 
+    @override(PPO)
     def set_state(self, state) -> None:
         super().set_state(state)
         if EPISODE_COST_WINDOW_STATE in state:
             self.episode_cost_window.set_state(state[EPISODE_COST_WINDOW_STATE])
 
+    @override(PPO)
     def training_step(self) -> None:
         # PPO's new-stack step, with J_c and the iteration passed to the learners.
         with self.metrics.log_time((TIMERS, ENV_RUNNER_SAMPLING_TIMER)):

@@ -15,6 +15,7 @@ from ray.rllib.connectors.learner import AddOneTsToEpisodesAndTruncate
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.learner.learner import ENTROPY_KEY, POLICY_LOSS_KEY, VF_LOSS_KEY
 from ray.rllib.evaluation.postprocessing import Postprocessing
+from ray.rllib.utils.annotations import override
 from ray.rllib.utils.torch_utils import explained_variance
 
 from rllib_safe.connectors import (
@@ -62,6 +63,7 @@ class SafePPOTorchLearner(FastUpdateMixin, PPOTorchLearner):
     the epochs stop early as OmniSafe's do (``stop_after_epoch``).
     """
 
+    @override(PPOTorchLearner)
     def build(self) -> None:
         super().build()
         #: J_c as the driver measured it; None until the first episode has finished.
@@ -84,6 +86,7 @@ class SafePPOTorchLearner(FastUpdateMixin, PPOTorchLearner):
                 )
             )
 
+    @override(PPOTorchLearner)
     def before_gradient_based_update(self, *, timesteps: dict[str, Any]) -> None:
         super().before_gradient_based_update(timesteps=timesteps)
         if TIMESTEP_EPISODE_COST in timesteps:
@@ -93,11 +96,13 @@ class SafePPOTorchLearner(FastUpdateMixin, PPOTorchLearner):
         if self.episode_cost is not None:
             self.metrics.log_value(EPISODE_COST_ESTIMATE, self.episode_cost, window=1)
 
+    @override(PPOTorchLearner)
     def configure_optimizers_for_module(self, module_id, config=None) -> None:
         """RLlib's one Adam over the module's parameters, fused where torch supports it."""
-        params = self.get_parameters(self._module[module_id])
+        params = self.get_parameters(self.module[module_id])
         self.register_optimizer(module_id=module_id, optimizer=adam(params), params=params, lr_or_lr_schedule=config.lr)
 
+    @override(PPOTorchLearner)
     def postprocess_gradients_for_module(self, *, module_id, config=None, module_gradients_dict):
         """RLlib's global-norm clipping per optimizer (and its norm metric), with foreach kernels."""
         if not config.grad_clip or config.grad_clip_by != "global_norm":  # RLlib: 0 or None = no clipping
@@ -147,6 +152,7 @@ class SafePPOTorchLearner(FastUpdateMixin, PPOTorchLearner):
         """Advantages the PPO-clip surrogate maximises (plain PPO: reward advantages)."""
         return batch[Postprocessing.ADVANTAGES]
 
+    @override(PPOTorchLearner)
     def compute_loss_for_module(self, *, module_id, config, batch, fwd_out):
         return self.ppo_loss(module_id, config, batch, fwd_out) + config.cost_vf_loss_coeff * self.cost_critic_loss(
             module_id, batch
@@ -229,11 +235,13 @@ class SafePPOTorchLearner(FastUpdateMixin, PPOTorchLearner):
         self.episode_cost = state["episode_cost"]
         self.training_iteration = state["training_iteration"]
 
+    @override(PPOTorchLearner)
     def get_state(self, components=None, *, not_components=None, **kwargs):
         state = super().get_state(components, not_components=not_components, **kwargs)
         state[SAFE_STATE] = self.safety_state()
         return state
 
+    @override(PPOTorchLearner)
     def set_state(self, state) -> None:
         super().set_state(state)
         if SAFE_STATE in state:

@@ -20,11 +20,13 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from ray.rllib.algorithms.ppo.torch.ppo_torch_learner import PPOTorchLearner
 from ray.rllib.connectors.learner import (
     AddNextObservationsFromEpisodesToTrainBatch,
     AddOneTsToEpisodesAndTruncate,
 )
 from ray.rllib.core.columns import Columns
+from ray.rllib.utils.annotations import override
 
 from rllib_safe.algorithms.safe_ppo.safe_ppo_torch_learner import SafePPOTorchLearner, masked_mean
 from rllib_safe.connectors import (
@@ -83,6 +85,7 @@ class SMPOTorchLearner(SafePPOTorchLearner):
     so DDP all-reduces every gradient with several learners.
     """
 
+    @override(PPOTorchLearner)
     def build(self) -> None:
         super().build()
         self.modulation = ModulateRewards(
@@ -103,11 +106,12 @@ class SMPOTorchLearner(SafePPOTorchLearner):
             )
             pipeline.insert_before(RewardGeneralAdvantageEstimation, self.modulation)
 
+    @override(PPOTorchLearner)
     def configure_optimizers_for_module(self, module_id, config=None) -> None:
-        module = self._module[module_id].unwrapped()
+        module = self.module[module_id].unwrapped()
         cost_q = list(module.cost_q.parameters())
         excluded = {id(p) for p in cost_q} | {id(p) for p in module.target_cost_q.parameters()}
-        rest = [p for p in self.get_parameters(self._module[module_id]) if id(p) not in excluded]
+        rest = [p for p in self.get_parameters(self.module[module_id]) if id(p) not in excluded]
         self.register_optimizer(
             module_id=module_id, optimizer=adam(rest), params=rest, lr_or_lr_schedule=config.lr
         )
@@ -119,10 +123,12 @@ class SMPOTorchLearner(SafePPOTorchLearner):
             lr_or_lr_schedule=config.qc_lr,
         )
 
+    @override(PPOTorchLearner)
     def before_gradient_based_update(self, *, timesteps: dict[str, Any]) -> None:
         super().before_gradient_based_update(timesteps=timesteps)
         self.modulation.threshold = self.config.modulation_threshold(self.training_iteration)
 
+    @override(PPOTorchLearner)
     def compute_loss_for_module(self, *, module_id, config, batch, fwd_out):
         loss = super().compute_loss_for_module(
             module_id=module_id, config=config, batch=batch, fwd_out=fwd_out
@@ -225,6 +231,7 @@ class SMPOTorchLearner(SafePPOTorchLearner):
             window=1,
         )
 
+    @override(PPOTorchLearner)
     def apply_gradients(self, gradients_dict) -> None:
         super().apply_gradients(gradients_dict)
         tau = self.config.qc_target_tau

@@ -17,8 +17,9 @@ differ only in ``region()``:
   (optimisers minimise); Adam then steps actor and critics.
 * Trust region (default). The minibatch loop trains only the critics: the actor gets no
   ``.grad``, so Adam leaves it alone. The actor takes ONE natural step per iteration on the
-  whole train batch, in ``after_gradient_based_update``; the batch is kept when the learner
-  connector builds it (``_make_batch_if_necessary``). The critics' minibatch steps do not
+  whole train batch, in ``after_epochs``: the update loop's hook after its last SGD step, which
+  gets all rows of the train batch (``rllib_safe.speed.update``; with ``fast_update=False``
+  too, on the batch RLlib's loop trained on). The critics' minibatch steps do not
   touch the actor (separate encoders), so the actor is still at the parameters that sampled
   the batch. The step: g_r and g_c of mean(ratio * A) at theta_old (equal to PPO-clip's
   gradients there), the manipulation, conjugate gradient on Fisher-vector products of the
@@ -59,8 +60,10 @@ import functools
 from typing import Any
 
 import torch
+from ray.rllib.algorithms.ppo.torch.ppo_torch_learner import PPOTorchLearner
 from ray.rllib.core.columns import Columns
 from ray.rllib.evaluation.postprocessing import Postprocessing
+from ray.rllib.utils.annotations import override
 
 from rllib_safe.algorithms.safe_ppo.safe_ppo_torch_learner import SafePPOTorchLearner, masked_mean
 from rllib_safe.connectors.columns import COST_ADVANTAGES
@@ -102,6 +105,7 @@ from rllib_safe.metrics import (
     line_search_accepted_metric,
     mode_metric,
 )
+from rllib_safe.rllib_private import gradients_by_param_ref, zero_gradients
 
 #: Learner metric of each mode: 1.0 for the mode of an actor update, else 0.0.
 MODE_METRICS = {mode: mode_metric(name) for mode, name in zip(UpdateMode, UPDATE_MODES, strict=True)}
@@ -142,10 +146,10 @@ class SwitchingTorchLearner(SafePPOTorchLearner):
     fisher_manipulation: bool = False  #: manipulate natural gradients in the Fisher metric
     soft_acceptance: SoftAcceptance = "both"  #: what a soft-mode try must not decrease
 
+    @override(PPOTorchLearner)
     def build(self) -> None:
         super().build()
         self._cost_objectives: dict[str, torch.Tensor] = {}
-        self._train_batch = None
 
     @property
     def trust_region(self) -> bool:
@@ -155,13 +159,7 @@ class SwitchingTorchLearner(SafePPOTorchLearner):
         """The region of this iteration's actor updates."""
         raise NotImplementedError
 
-    def _make_batch_if_necessary(self, training_data):
-        # Trust region: keep the whole train batch for the actor's one natural step.
-        batch = super()._make_batch_if_necessary(training_data)
-        if self.trust_region:
-            self._train_batch = batch
-        return batch
-
+    @override(PPOTorchLearner)
     def compute_loss_for_module(self, *, module_id, config, batch, fwd_out):
         loss = super().compute_loss_for_module(
             module_id=module_id, config=config, batch=batch, fwd_out=fwd_out
@@ -176,9 +174,9 @@ class SwitchingTorchLearner(SafePPOTorchLearner):
             )
         return loss
 
+    @override(PPOTorchLearner)
     def compute_gradients(self, loss_per_module: dict[str, torch.Tensor], **kwargs) -> dict:
-        for optimizer in self._optimizer_parameters:
-            optimizer.zero_grad(set_to_none=True)
+        zero_gradients(self)
         for module_id, loss in loss_per_module.items():
             actor, critics = split_parameters(self.module[module_id].unwrapped())
             if self.trust_region:
@@ -191,7 +189,7 @@ class SwitchingTorchLearner(SafePPOTorchLearner):
                 direction, _ = self.actor_direction(module_id, g_r, g_c)
                 assign_flat_grad(actor, -direction)
             assign_flat_grad(critics, critic_grad)
-        return {ref: p.grad for ref, p in self._params.items() if p.grad is not None}
+        return gradients_by_param_ref(self)
 
     def actor_direction(
         self, module_id: str, g_r: torch.Tensor, g_c: torch.Tensor, inverse_metric: InverseMetric | None = None
@@ -228,12 +226,12 @@ class SwitchingTorchLearner(SafePPOTorchLearner):
         for update_mode, name in MODE_METRICS.items():
             self.metrics.log_value((module_id, name), (result.mode == int(update_mode)).float(), reduce="mean")
 
-    def after_gradient_based_update(self, *, timesteps: dict[str, Any]) -> None:
-        super().after_gradient_based_update(timesteps=timesteps)
-        if self._train_batch is not None:
-            for module_id, batch in self._train_batch.policy_batches.items():
+    def after_epochs(self, columns: dict[str, dict[str, Any]]) -> None:
+        """Trust region: the actor's one natural step per module, on all rows of the train batch."""
+        super().after_epochs(columns)
+        if self.trust_region:
+            for module_id, batch in columns.items():
                 self.natural_actor_step(module_id, batch)
-            self._train_batch = None
 
     def natural_actor_step(self, module_id: str, batch: dict[str, Any]) -> None:
         """One trust-region step of the actor along the manipulated direction (module docstring)."""
