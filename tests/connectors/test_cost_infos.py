@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from ray.tune.registry import register_env
 
-from rllib_safe.algorithms import default_config
 from rllib_safe.connectors.columns import CUMULATIVE_COST_INFO
 from rllib_safe.envs import CostContract, MissingCostError
 from rllib_safe.envs.known_optimum import BudgetEnv
+from tests.local_env_runner import local_env_runner
 
 
 class NoCostEnv(BudgetEnv):
@@ -20,25 +20,13 @@ class NoCostEnv(BudgetEnv):
         return obs, reward, terminated, truncated, info
 
 
-register_env("ContractBudgetEnv", lambda config: CostContract(BudgetEnv(config)))
 register_env("RawBudgetEnv", lambda config: BudgetEnv(config))
 register_env("NoCostEnv", lambda config: NoCostEnv(config))
 
 
-def runner(env_id, num_envs=4, **training):
-    config = (
-        default_config("ppo-lag")
-        .environment(env_id)
-        .env_runners(num_env_runners=0, num_envs_per_env_runner=num_envs)
-        .training(**training)
-        .debugging(seed=0)
-    )
-    return config.env_runner_cls(config=config)
-
-
 @pytest.mark.parametrize("env_id", ["ContractBudgetEnv", "RawBudgetEnv"])
 def test_cumulative_cost_in_the_infos_with_or_without_cost_contract(env_id):
-    env_runner = runner(env_id, num_envs=2)
+    env_runner = local_env_runner(env_id, num_envs=2)
     for episode in env_runner.sample(num_timesteps=150) + env_runner.sample(num_timesteps=150):
         infos = episode.get_infos()
         start = infos[0][CUMULATIVE_COST_INFO]
@@ -50,7 +38,7 @@ def test_cumulative_cost_in_the_infos_with_or_without_cost_contract(env_id):
 
 def test_env_without_cost_fails_clearly():
     with pytest.raises(MissingCostError):
-        runner("NoCostEnv", num_envs=1).sample(num_timesteps=5)
+        local_env_runner("NoCostEnv", num_envs=1).sample(num_timesteps=5)
 
 
 def test_cost_contract_keeps_the_episode_cost():

@@ -13,10 +13,8 @@ from ray.rllib.core.columns import Columns
 from ray.rllib.env.single_agent_episode import SingleAgentEpisode
 from ray.rllib.utils.filter import RunningStat
 from ray.rllib.utils.spaces.space_utils import clip_action, unsquash_action
-from ray.tune.registry import register_env
 
 from rllib_safe.algorithms import default_config
-from rllib_safe.envs import CostContract
 from rllib_safe.envs.known_optimum import BudgetEnv
 from rllib_safe.runs.evaluation import freeze_observation_filters
 from rllib_safe.speed.sampling_connectors import (
@@ -29,6 +27,7 @@ from rllib_safe.speed.sampling_connectors import (
     _push_batch,
     fused_default_pieces,
 )
+from tests.local_env_runner import local_env_runner
 
 OBS_SPACE = gym.spaces.Box(-np.inf, np.inf, shape=(3,), dtype=np.float32)
 STAT_FIELDS = (
@@ -155,22 +154,8 @@ def test_batched_actions_match_rllibs_per_item_normalisation(box, normalize_acti
     assert batch[Columns.ACTIONS_FOR_ENV].dtype == expected.dtype
 
 
-register_env("ContractBudgetEnv", lambda config: CostContract(BudgetEnv(config)))
-
-
-def runner(env_id, num_envs=4, **training):
-    config = (
-        default_config("ppo-lag")
-        .environment(env_id)
-        .env_runners(num_env_runners=0, num_envs_per_env_runner=num_envs)
-        .training(**training)
-        .debugging(seed=0)
-    )
-    return config.env_runner_cls(config=config)
-
-
 def test_env_runner_pipelines_are_timed_as_a_whole_and_batched():
-    env_runner = runner("ContractBudgetEnv")
+    env_runner = local_env_runner("ContractBudgetEnv")
     assert type(env_runner._env_to_module) is TimedEnvToModulePipeline
     assert type(env_runner._module_to_env) is TimedModuleToEnvPipeline
     assert [type(piece) for piece in env_runner._env_to_module.connectors] == [MeanStdFilter, StackedObservations]
@@ -189,7 +174,7 @@ def test_env_runner_pipelines_are_timed_as_a_whole_and_batched():
 
 
 def test_pipelines_restore_from_a_checkpoint(tmp_path):
-    env_runner = runner("ContractBudgetEnv")
+    env_runner = local_env_runner("ContractBudgetEnv")
     env_runner.sample(num_timesteps=100)
     env_runner._env_to_module.save_to_path(
         tmp_path / "e2m", state=env_runner._env_to_module.get_state()
@@ -215,9 +200,9 @@ def test_fused_pipelines_sample_what_rllibs_default_pieces_sample(monkeypatch, n
         torch.manual_seed(0)
         return env_runner.sample(num_timesteps=120) + env_runner.sample(num_timesteps=120)
 
-    fused = sample(runner("ContractBudgetEnv", normalize_observations=normalize_observations))
+    fused = sample(local_env_runner("ContractBudgetEnv", normalize_observations=normalize_observations))
     monkeypatch.setattr(pipelines, "fused_default_pieces", lambda pipeline, **_: pipeline)
-    rllib_runner = runner("ContractBudgetEnv", normalize_observations=normalize_observations)
+    rllib_runner = local_env_runner("ContractBudgetEnv", normalize_observations=normalize_observations)
     assert NormalizeAndClipActions in [type(piece) for piece in rllib_runner._module_to_env.connectors]
     rllib = sample(rllib_runner)
     assert [len(e) for e in fused] == [len(e) for e in rllib]
