@@ -45,7 +45,7 @@ from pathlib import Path
 from benchmarks.learning_report import load_records, run_figures, write_report
 from benchmarks.learning_suites import REPO, SUITES, RunSpec, Suite, run_key
 from benchmarks.record import append, git_revision, set_torch_threads, stamped, start_ray, utc_now
-from rllib_safe.metrics import COST_KEY, RETURN_KEY, STEPS_KEY, flat
+from rllib_safe.metrics import COST_KEY, RETURN_KEY, STEPS_KEY, flat, lookup
 from rllib_safe.runs.loop import format_duration
 from rllib_safe.runs.run_dir import read_results, run_checkpoints
 
@@ -122,8 +122,8 @@ def measured(value) -> float | None:
 def curve_of(iterations: list[dict]) -> dict[str, list]:
     return {
         "env_steps": [int(r[flat(STEPS_KEY)]) for r in iterations],
-        "return": [measured(r.get(flat(RETURN_KEY))) for r in iterations],
-        "cost": [measured(r.get(flat(COST_KEY))) for r in iterations],
+        "return": [measured(lookup(r, RETURN_KEY, default=None)) for r in iterations],
+        "cost": [measured(lookup(r, COST_KEY, default=None)) for r in iterations],
     }
 
 

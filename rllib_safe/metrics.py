@@ -20,7 +20,7 @@ a value here and every writer and reader follows, but old runs keep the old spel
 J_c, the measured episode cost, has one name per meaning on its way to the console:
 
 * the finished episodes' costs it is the mean of: the algorithm's ``episode_cost_window``
-  (``EpisodeCostWindow``; the setting, the attribute and the checkpointed state share the name);
+  (``EpisodeWindow``; the setting, the attribute and the checkpointed state share the name);
 * J_c as measured: ``EPISODE_COST_MEAN`` (``env_runners/episode_cost_mean``; ``COST_KEY``);
 * J_c as the learners received and used it: ``EPISODE_COST_ESTIMATE``
   (``learners/episode_cost_estimate``; the learners' attribute ``episode_cost``);
@@ -85,10 +85,19 @@ def module_key(name: str, module_id: str = DEFAULT_MODULE) -> Key:
 def lookup(result: dict, key: Key | str, default: Any = math.nan) -> Any:
     """``key``'s value in a nested result (Tune's result.json) or a flat one (results.jsonl).
 
-    ``default`` where it is missing (also where a path component is not a dict).
+    Where it is missing, the key :data:`READ_FALLBACKS` names for it (results written before
+    the key existed), else ``default`` (also where a path component is not a dict).
     """
     if isinstance(key, str):
         key = tuple(key.split(SEPARATOR))
+    missing = object()
+    value = _lookup_exactly(result, key, missing)
+    if value is missing and key in READ_FALLBACKS:
+        value = _lookup_exactly(result, READ_FALLBACKS[key], missing)
+    return default if value is missing else value
+
+
+def _lookup_exactly(result: dict, key: Key, default: Any) -> Any:
     joined = flat(key)
     if joined in result:
         return result[joined]
@@ -102,8 +111,14 @@ def lookup(result: dict, key: Key | str, default: Any = math.nan) -> Any:
 
 # -- EnvRunner results (under ``env_runners/``) ----------------------------------------------
 
-#: RLlib's mean raw episode return (rewards are modulated only in SMPO's learner connector).
+#: RLlib's mean raw episode return over the episodes that finished this iteration's sampling
+#: (NaN where none did; rewards are modulated only in SMPO's learner connector).
 EPISODE_RETURN_MEAN = "episode_return_mean"
+#: The return a run reports: the mean raw return of the same finished episodes J_c is the mean of
+#: (OmniSafe's EpRet and EpCost share one window), kept on the driver. Absent until an episode finishes.
+EPISODE_RETURN_WINDOW_MEAN = "episode_return_window_mean"
+#: Mean length (env steps) of the same episodes.
+EPISODE_LENGTH_WINDOW_MEAN = "episode_len_window_mean"
 #: J_c: mean undiscounted cost of the last ``episode_cost_window`` finished episodes, kept on
 #: the driver (each episode counted once) and checkpointed. Absent until an episode finishes.
 EPISODE_COST_MEAN = "episode_cost_mean"
@@ -119,7 +134,11 @@ COST_RATE = "cost_rate"
 NUM_ENV_STEPS_SAMPLED = "num_env_steps_sampled"
 NUM_ENV_STEPS_SAMPLED_LIFETIME = "num_env_steps_sampled_lifetime"
 
-RETURN_KEY: Key = env_runner_key(EPISODE_RETURN_MEAN)
+#: The return a run reports (over J_c's window); results written before it existed fall back to
+#: RLlib's per-iteration figure, ``ITERATION_RETURN_KEY`` (:data:`READ_FALLBACKS`).
+RETURN_KEY: Key = env_runner_key(EPISODE_RETURN_WINDOW_MEAN)
+ITERATION_RETURN_KEY: Key = env_runner_key(EPISODE_RETURN_MEAN)
+EPISODE_LENGTH_KEY: Key = env_runner_key(EPISODE_LENGTH_WINDOW_MEAN)
 COST_KEY: Key = env_runner_key(EPISODE_COST_MEAN)
 ITERATION_COST_KEY: Key = env_runner_key(EPISODE_COST_ITERATION_MEAN)
 EPISODES_IN_COST_WINDOW_KEY: Key = env_runner_key(EPISODES_IN_COST_WINDOW)
@@ -131,6 +150,9 @@ ITERATION_STEPS_KEY: Key = env_runner_key(NUM_ENV_STEPS_SAMPLED)
 ENV_RUNNER_STEPS_KEY: Key = env_runner_key(NUM_ENV_STEPS_SAMPLED_LIFETIME)
 #: Env steps sampled since the start, the top-level result (x axis of curves, ``stop`` criterion).
 STEPS_KEY: Key = (NUM_ENV_STEPS_SAMPLED_LIFETIME,)
+
+#: Keys :func:`lookup` reads in place of a missing one: results written before the key existed.
+READ_FALLBACKS: dict[Key, Key] = {RETURN_KEY: ITERATION_RETURN_KEY}
 
 # -- Timers (under ``timers/``, RLlib's names) ------------------------------------------------
 

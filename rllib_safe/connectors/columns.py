@@ -15,6 +15,11 @@ COST_VALUE_TARGETS = "cost_value_targets"
 #: Info key holding the running episode cost: written by ``CostContract`` (every env of
 #: ``rllib_safe.envs``), or by ``SafetyMetricsCallback`` for envs without it.
 CUMULATIVE_COST_INFO = "cumulative_cost"
+#: Info keys of a finished episode's last step: its undiscounted (raw) return and its length,
+#: over every chunk of the episode, written by ``SafetyMetricsCallback.on_episode_end``; the
+#: driver averages them over the same episodes as J_c (``SafePPO.record_finished_episodes``).
+EPISODE_RETURN_INFO = "episode_return"
+EPISODE_LENGTH_INFO = "episode_length"
 
 #: ``timesteps`` keys that carry the algorithm's state to the learners each iteration: J_c
 #: (absent before the first episode finishes) and the training iteration.

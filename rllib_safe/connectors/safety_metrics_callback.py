@@ -1,11 +1,12 @@
 """EnvRunner callback, the first stage of the cost pipeline: the running episode cost in the
-infos (which the learner connectors and the driver read) and the cost rate metric."""
+infos (which the learner connectors and the driver read), a finished episode's return and length
+(which the driver reads), and the cost rate metric."""
 
 from __future__ import annotations
 
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
-from rllib_safe.connectors.columns import CUMULATIVE_COST_INFO
+from rllib_safe.connectors.columns import CUMULATIVE_COST_INFO, EPISODE_LENGTH_INFO, EPISODE_RETURN_INFO
 from rllib_safe.envs.errors import MissingCostError
 from rllib_safe.metrics import COST_RATE
 
@@ -55,8 +56,13 @@ class SafetyMetricsCallback(RLlibCallback):
 
     def on_episode_end(self, *, episode, env_runner, metrics_logger, prev_episode_chunks=None, **kwargs) -> None:
         self._tracked_episodes.discard(episode.id_)
-        episode_cost = float(episode.get_infos(-1)[CUMULATIVE_COST_INFO])
-        length = len(episode) + sum(len(chunk) for chunk in prev_episode_chunks or ())
+        last_info = episode.get_infos(-1)
+        episode_cost = float(last_info[CUMULATIVE_COST_INFO])
+        chunks = [*(prev_episode_chunks or ()), episode]
+        length = sum(len(chunk) for chunk in chunks)
+        # The driver sees only this iteration's chunk of the episode: it reads these two.
+        last_info[EPISODE_RETURN_INFO] = float(sum(chunk.get_return() for chunk in chunks))
+        last_info[EPISODE_LENGTH_INFO] = length
         # SafePPOConfig's setting (this callback is part of its cost pipeline): the J_c window.
         window = env_runner.config.episode_cost_window
         metrics_logger.log_value(COST_RATE, episode_cost / max(1, length), reduce="mean", window=window)

@@ -21,6 +21,7 @@ from rllib_safe.metrics import (
     TRAINING_ITERATION,
     UPDATE_MODES,
     flat,
+    lookup,
 )
 from rllib_safe.runs.run_dir import RESULTS_FILE, TENSORBOARD_DIR, RunFiles, flatten_result
 
@@ -83,8 +84,8 @@ def progress_line(result: dict, timesteps: int, cost_limit: float, steps_per_s: 
     """``iter 3 | steps 12000/200000 | return 1.23 | cost 30.10/25 (this iter 41.00) | 2150 steps/s | ETA 1m27s``."""
     return (
         f"iter {result[TRAINING_ITERATION]} | steps {int(result.get(flat(STEPS_KEY), 0))}/{timesteps} | "
-        f"return {format_number(result.get(flat(RETURN_KEY)))} | "
-        f"cost {format_number(result.get(flat(COST_KEY)))}/{cost_limit:g} "
+        f"return {format_number(lookup(result, RETURN_KEY))} | "
+        f"cost {format_number(lookup(result, COST_KEY))}/{cost_limit:g} "
         f"(this iter {format_number(result.get(flat(ITERATION_COST_KEY)))}) | "
         f"{steps_per_s:.0f} steps/s | ETA {format_duration(eta_s)}"
     )
@@ -98,8 +99,8 @@ def summarise(results: list[dict], cost_limit: float, steps_per_s: float, files:
         "status": status,
         "iterations": last.get(TRAINING_ITERATION, 0),
         "env_steps": int(last.get(flat(STEPS_KEY), 0)),
-        FINAL_RETURN: last.get(flat(RETURN_KEY)),
-        FINAL_COST: last.get(flat(COST_KEY)),
+        FINAL_RETURN: lookup(last, RETURN_KEY, default=None),
+        FINAL_COST: lookup(last, COST_KEY, default=None),
         "cost_limit": cost_limit,
         "steps_per_s": round(steps_per_s, 1),
         "run_dir": str(files.run_dir),

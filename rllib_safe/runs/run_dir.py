@@ -43,6 +43,18 @@ def json_default(value: Any) -> Any:
     return value if isinstance(value, (int, float, str, bool)) else repr(value)
 
 
+def strict_json(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None (JSON's null): a bare NaN is not
+    JSON, and strict readers reject the file."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: strict_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(item) for item in value]
+    return value
+
+
 def check_writable(run_dir: Path) -> None:
     """RunDirError unless ``run_dir`` can be created and written, with room for checkpoints."""
     try:
@@ -227,7 +239,8 @@ class RunFiles:
         return path
 
     def write_summary(self, summary: dict) -> None:
-        (self.run_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, default=json_default))
+        text = json.dumps(strict_json(summary), indent=2, default=json_default, allow_nan=False)
+        (self.run_dir / SUMMARY_FILE).write_text(text)
 
     def close(self) -> None:
         self.results.close()

@@ -11,8 +11,6 @@ are stopped first and a trial over the limit never ranks above one that holds it
 
 from __future__ import annotations
 
-import math
-
 from ray import tune
 from ray.tune.registry import register_trainable
 
@@ -27,22 +25,14 @@ SCORE_MODE = "max"
 
 
 class ConstrainedScore:
-    """Mixin for an rllib-safe Algorithm: each iteration's result carries :data:`SCORE_KEY`.
-
-    The return is RLlib's mean over the episodes that finished this iteration; where none did,
-    the last one measured stands in (not checkpointed: after a restore, until the next
-    finished episode, the score is ``UNMEASURED``).
-    """
+    """Mixin for an rllib-safe Algorithm: each iteration's result carries :data:`SCORE_KEY`, from the
+    return and J_c over the same finished episodes (``RETURN_KEY``, ``COST_KEY``)."""
 
     def step(self) -> dict:
         result = super().step()
-        episode_return = lookup(result, RETURN_KEY)
-        if isinstance(episode_return, (int, float)) and math.isfinite(episode_return):
-            self.last_measured_return = float(episode_return)
+        episode_return = lookup(result, RETURN_KEY, default=None)
         episode_cost = lookup(result, COST_KEY, default=None)
-        result[SCORE_KEY] = constrained_score(
-            getattr(self, "last_measured_return", None), episode_cost, self.config.cost_limit
-        )
+        result[SCORE_KEY] = constrained_score(episode_return, episode_cost, self.config.cost_limit)
         return result
 
 

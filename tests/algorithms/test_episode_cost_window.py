@@ -7,6 +7,8 @@ different number: the window of episodes 1..100 is 50.5, the last iteration's 20
 
 from __future__ import annotations
 
+import math
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -19,7 +21,8 @@ EPISODES_PER_ITERATION = 20
 
 
 class CountingCostEnv(gym.Env):
-    """Episodes of ``horizon`` steps; the k-th episode to finish charges cost k on its last step."""
+    """Episodes of ``horizon`` steps; the k-th episode to finish charges cost k on its last step
+    and pays reward k spread over its steps (k / horizon each), so its return is k too."""
 
     def __init__(self, config: dict | None = None):
         self.horizon = int((config or {}).get("horizon", EPISODE_LENGTH))
@@ -36,11 +39,12 @@ class CountingCostEnv(gym.Env):
     def step(self, action):
         self.t += 1
         done = self.t >= self.horizon
+        reward = (self.finished + 1) / self.horizon
         cost = 0.0
         if done:
             self.finished += 1
             cost = float(self.finished)
-        return np.zeros(1, np.float32), 0.0, False, done, {"cost": cost}
+        return np.zeros(1, np.float32), reward, False, done, {"cost": cost}
 
 
 def counting_config(algo: str, horizon: int = EPISODE_LENGTH):
@@ -88,6 +92,42 @@ def test_episode_cost_is_the_window_of_the_last_100_episodes(ray_session, tmp_pa
         assert restored.measured_episode_cost() == pytest.approx(70.5)
     finally:
         restored.stop()
+
+
+def test_return_and_length_are_over_the_same_episodes_as_j_c(ray_session, tmp_path):
+    # Episodes of 7 steps, 100 steps per iteration: most episodes span two iterations' chunks.
+    algo = counting_config("ppo", horizon=7).training(episode_cost_window=10).build_algo()
+    try:
+        for _ in range(3):  # 300 steps: 42 episodes finished, the window holds episodes 33..42
+            result = algo.train()
+        algo.save_to_path(str(tmp_path))
+    finally:
+        algo.stop()
+    runners = result["env_runners"]
+    assert runners["episode_cost_mean"] == pytest.approx(37.5)
+    assert runners["episode_return_window_mean"] == pytest.approx(37.5)  # whole episodes, not chunks
+    assert runners["episode_len_window_mean"] == pytest.approx(7.0)
+
+    restored = counting_config("ppo", horizon=7).algo_class.from_checkpoint(str(tmp_path))
+    try:
+        assert restored.episode_return_window.mean() == pytest.approx(37.5)
+        assert restored.episode_length_window.mean() == pytest.approx(7.0)
+    finally:
+        restored.stop()
+
+
+def test_the_return_is_measured_in_iterations_where_no_episode_finished(ray_session):
+    # Episodes of 150 steps, 100 steps per iteration: iteration 4 finishes none (episode 1 ends
+    # in iteration 2 at step 150, episode 2 in iteration 3 at step 300): RLlib's per-iteration mean is NaN there.
+    algo = counting_config("ppo", horizon=150).build_algo()
+    try:
+        results = [algo.train()["env_runners"] for _ in range(4)]
+    finally:
+        algo.stop()
+    assert math.isnan(results[3].get("episode_return_mean", math.nan))  # RLlib's: none finished in iteration 4
+    assert "episode_return_window_mean" not in results[0]  # nothing finished yet: no measurement
+    assert [r["episode_return_window_mean"] for r in results[1:]] == [pytest.approx(1.0), pytest.approx(1.5),
+                                                                    pytest.approx(1.5)]
 
 
 def test_no_finished_episode_means_no_measurement(ray_session):

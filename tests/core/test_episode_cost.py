@@ -8,14 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rllib_safe.core.episode_cost import EpisodeCostWindow
+from rllib_safe.core.episode_cost import EpisodeWindow
 
 costs = st.lists(st.floats(min_value=0.0, max_value=1e4, allow_nan=False), max_size=60)
 
 
 @given(batches=st.lists(costs, max_size=6), size=st.integers(1, 50))
 def test_mean_is_over_the_last_size_episodes_across_batches(batches, size):
-    window = EpisodeCostWindow(size)
+    window = EpisodeWindow(size)
     for batch in batches:
         window.extend(batch)
     everything = [cost for batch in batches for cost in batch]
@@ -28,13 +28,13 @@ def test_mean_is_over_the_last_size_episodes_across_batches(batches, size):
 
 
 def test_no_episode_means_no_measurement():
-    window = EpisodeCostWindow(100)
+    window = EpisodeWindow(100)
     assert window.mean() is None
     assert window.fraction_over(25.0) is None
 
 
 def test_window_of_100_over_five_batches_of_20():
-    window = EpisodeCostWindow(100)
+    window = EpisodeWindow(100)
     for start in range(1, 101, 20):
         window.extend(range(start, start + 20))
     assert window.mean() == pytest.approx(50.5)  # episodes 1..100, not the last batch's 90.5
@@ -43,15 +43,15 @@ def test_window_of_100_over_five_batches_of_20():
 
 
 def test_fraction_over_the_limit():
-    window = EpisodeCostWindow(4)
+    window = EpisodeWindow(4)
     window.extend([10.0, 30.0, 25.0, 26.0])
     assert window.fraction_over(25.0) == 0.5  # 25 is not over a limit of 25
 
 
 def test_state_round_trip():
-    window = EpisodeCostWindow(3)
+    window = EpisodeWindow(3)
     window.extend([1.0, 2.0, 3.0, 4.0])
-    restored = EpisodeCostWindow(3)
+    restored = EpisodeWindow(3)
     restored.set_state(window.get_state())
     assert restored.get_state() == [2.0, 3.0, 4.0]
     assert restored.mean() == window.mean()
@@ -60,10 +60,10 @@ def test_state_round_trip():
 @pytest.mark.parametrize("size", [0, -1, 2.5, True])
 def test_invalid_size_names_the_field(size):
     with pytest.raises(ValueError, match=rf"`episode_cost_window` = {size!r}"):
-        EpisodeCostWindow(size)
+        EpisodeWindow(size)
 
 
 @pytest.mark.parametrize("cost", [math.nan, math.inf])
 def test_non_finite_cost_is_refused(cost):
     with pytest.raises(ValueError, match="finite"):
-        EpisodeCostWindow(5).extend([cost])
+        EpisodeWindow(5).extend([cost])

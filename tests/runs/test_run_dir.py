@@ -1,7 +1,10 @@
-"""The run directory's files on a resume: results.jsonl and TensorBoard both drop the discarded iterations."""
+"""The run directory's files: a resume drops the discarded iterations from results.jsonl and
+TensorBoard both; the summary is strict JSON."""
 
 from __future__ import annotations
 
+import json
+import math
 import time
 
 import pytest
@@ -66,3 +69,17 @@ def test_remove_empty_dirs_keeps_directories_with_files(tmp_path):
     remove_empty_dirs(tmp_path / "logs")
     assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == ["logs", "logs/c", "logs/c/kept.txt"]
     remove_empty_dirs(tmp_path / "missing")
+
+
+def test_the_summary_is_strict_json_even_without_a_measurement(tmp_path):
+    files = RunFiles(tmp_path / "run")
+    try:
+        files.write_summary({"final_return": math.nan, "final_cost": math.inf, "nested": {"x": [math.nan, 1.0]}})
+    finally:
+        files.close()
+
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text(), parse_constant=refuse)
+    assert summary == {"final_return": None, "final_cost": None, "nested": {"x": [None, 1.0]}}

@@ -35,13 +35,21 @@ from ray.rllib.utils.metrics import (
 from rllib_safe.algorithms.safe_ppo.pipelines import env_to_module_pipeline, module_to_env_pipeline
 from rllib_safe.algorithms.safe_ppo.resources import check_learner_gpus, learner_gpu_fallback, warn_if_ray_lacks_cpus
 from rllib_safe.algorithms.validation import check_choice, check_count, check_range
-from rllib_safe.connectors.columns import CUMULATIVE_COST_INFO, TIMESTEP_EPISODE_COST, TIMESTEP_ITERATION
+from rllib_safe.connectors.columns import (
+    CUMULATIVE_COST_INFO,
+    EPISODE_LENGTH_INFO,
+    EPISODE_RETURN_INFO,
+    TIMESTEP_EPISODE_COST,
+    TIMESTEP_ITERATION,
+)
 from rllib_safe.connectors.cost_gae import AdvantageNormalization
 from rllib_safe.connectors.safety_metrics_callback import SafetyMetricsCallback
-from rllib_safe.core.episode_cost import EpisodeCostWindow
+from rllib_safe.core.episode_cost import EpisodeWindow
 from rllib_safe.metrics import (
     EPISODE_COST_ITERATION_MEAN,
     EPISODE_COST_MEAN,
+    EPISODE_LENGTH_WINDOW_MEAN,
+    EPISODE_RETURN_WINDOW_MEAN,
     EPISODES_IN_COST_WINDOW,
     EPISODES_OVER_LIMIT,
 )
@@ -51,6 +59,10 @@ from rllib_safe.speed.env_runner import SafeEnvRunner
 
 #: Key of J_c's episode window in the algorithm's (checkpointed) state.
 EPISODE_COST_WINDOW_STATE = "episode_cost_window"
+#: Keys of the same episodes' returns and lengths (absent from checkpoints written before them:
+#: those windows then start empty, and fill with the next finished episodes).
+EPISODE_RETURN_WINDOW_STATE = "episode_return_window"
+EPISODE_LENGTH_WINDOW_STATE = "episode_length_window"
 
 #: Settings in ``training()`` shared by every safe algorithm, with their defaults.
 SAFE_TRAINING_DEFAULTS: dict[str, Any] = {
@@ -246,7 +258,7 @@ class SafePPO(PPO):
     """PPO whose learners receive the measured episode cost J_c with every update.
 
     J_c is kept here, on the driver, as the mean cost of the last ``episode_cost_window``
-    finished episodes of every EnvRunner (``EpisodeCostWindow``), each episode counted once;
+    finished episodes of every EnvRunner (``EpisodeWindow``), each episode counted once;
     the window is part of the algorithm's checkpointed state. Before the first episode has
     finished there is no measurement: the learners are told none (``episode_cost`` None) and
     each algorithm documents what it does then.
@@ -271,19 +283,37 @@ class SafePPO(PPO):
     def setup(self, config) -> None:
         warn_if_ray_lacks_cpus(self.config)
         super().setup(config)
-        self.episode_cost_window = EpisodeCostWindow(self.config.episode_cost_window)
+        self.episode_cost_window = EpisodeWindow(self.config.episode_cost_window)
+        self.episode_return_window = EpisodeWindow(self.config.episode_cost_window)
+        self.episode_length_window = EpisodeWindow(self.config.episode_cost_window)
+
+    def episode_windows(self) -> dict[str, EpisodeWindow]:
+        """The finished episodes' windows by their key in the algorithm's state."""
+        return {
+            EPISODE_COST_WINDOW_STATE: self.episode_cost_window,
+            EPISODE_RETURN_WINDOW_STATE: self.episode_return_window,
+            EPISODE_LENGTH_WINDOW_STATE: self.episode_length_window,
+        }
 
     def measured_episode_cost(self) -> float | None:
         """J_c: mean undiscounted cost of the last finished episodes; None before the first."""
         return self.episode_cost_window.mean()
 
     def record_finished_episodes(self, episodes) -> None:
-        """Adds the costs of the episodes that finished in ``episodes`` to J_c's window and logs
-        J_c, this iteration's mean and the share of the window over the limit."""
-        finished = [float(episode.get_infos(-1)[CUMULATIVE_COST_INFO]) for episode in episodes if episode.is_done]
+        """Adds the cost, return and length of the episodes that finished in ``episodes`` to their
+        windows and logs J_c, the return and length over the same episodes, this iteration's mean
+        cost and the share of the window over the limit."""
+        last_infos = [episode.get_infos(-1) for episode in episodes if episode.is_done]
+        finished = [float(info[CUMULATIVE_COST_INFO]) for info in last_infos]
         self.episode_cost_window.extend(finished)
+        # Written by SafetyMetricsCallback.on_episode_end (absent only where a user replaced it).
+        for window, key in ((self.episode_return_window, EPISODE_RETURN_INFO),
+                            (self.episode_length_window, EPISODE_LENGTH_INFO)):
+            window.extend(info[key] for info in last_infos if key in info)
         results = {
             EPISODE_COST_MEAN: self.episode_cost_window.mean(),
+            EPISODE_RETURN_WINDOW_MEAN: self.episode_return_window.mean(),
+            EPISODE_LENGTH_WINDOW_MEAN: self.episode_length_window.mean(),
             EPISODE_COST_ITERATION_MEAN: sum(finished) / len(finished) if finished else None,
             EPISODES_OVER_LIMIT: self.episode_cost_window.fraction_over(self.config.cost_limit),
             EPISODES_IN_COST_WINDOW: len(self.episode_cost_window),
@@ -295,15 +325,17 @@ class SafePPO(PPO):
     @override(PPO)
     def get_state(self, components=None, *, not_components=None, **kwargs):
         state = super().get_state(components, not_components=not_components, **kwargs)
-        if wants_component(self, EPISODE_COST_WINDOW_STATE, components, not_components):
-            state[EPISODE_COST_WINDOW_STATE] = self.episode_cost_window.get_state()
+        for key, window in self.episode_windows().items():
+            if wants_component(self, key, components, not_components):
+                state[key] = window.get_state()
         return state
 
     @override(PPO)
     def set_state(self, state) -> None:
         super().set_state(state)
-        if EPISODE_COST_WINDOW_STATE in state:
-            self.episode_cost_window.set_state(state[EPISODE_COST_WINDOW_STATE])
+        for key, window in self.episode_windows().items():
+            if key in state:
+                window.set_state(state[key])
 
     @override(PPO)
     def training_step(self) -> None:
