@@ -13,7 +13,8 @@ from rllib_safe import metrics
 
 def test_user_visible_spellings_are_stable():
     """TensorBoard tags, results.jsonl columns and Tune's result.json keys of earlier runs."""
-    assert metrics.flat(metrics.RETURN_KEY) == "env_runners/episode_return_mean"
+    assert metrics.flat(metrics.RETURN_KEY) == "env_runners/episode_return_window_mean"
+    assert metrics.flat(metrics.ITERATION_RETURN_KEY) == "env_runners/episode_return_mean"
     assert metrics.flat(metrics.COST_KEY) == "env_runners/episode_cost_mean"
     assert metrics.flat(metrics.ITERATION_COST_KEY) == "env_runners/episode_cost_iteration_mean"
     assert metrics.flat(metrics.STEPS_KEY) == "num_env_steps_sampled_lifetime"
@@ -23,6 +24,16 @@ def test_user_visible_spellings_are_stable():
     assert metrics.MODE_METRICS == ("mode_reward", "mode_soft_aligned", "mode_soft_conflict", "mode_cost")
     assert metrics.flat(metrics.MODE_KEYS[-1]) == "learners/default_policy/mode_cost"
     assert metrics.LINE_SEARCH_ACCEPTED_METRICS[0] == "line_search_accepted_reward"
+
+
+def test_the_return_falls_back_to_rllibs_figure_in_older_results():
+    older = {"env_runners/episode_return_mean": 3.0}
+    newer = {"env_runners/episode_return_window_mean": 2.0, "env_runners/episode_return_mean": math.nan}
+    assert metrics.lookup(older, metrics.RETURN_KEY) == 3.0
+    assert metrics.lookup({"env_runners": {"episode_return_mean": 3.0}}, metrics.RETURN_KEY) == 3.0  # Tune's nesting
+    assert metrics.lookup(newer, metrics.RETURN_KEY) == 2.0
+    assert math.isnan(metrics.lookup({}, metrics.RETURN_KEY))
+    assert metrics.lookup({}, metrics.COST_KEY, default=None) is None  # no fallback for J_c
 
 
 def test_update_modes_follow_the_core_enum():
