@@ -291,6 +291,49 @@ def test_two_learners_keep_identical_weights_and_cost_critics(ray_session):
     assert any(name.startswith("pi") for name in changed)
 
 
+def _diagnostics_of_hand_made_batch(learner) -> dict:
+    """Runs the learner's once-per-update diagnostics on 4 rows (the last a phantom bootstrap step)."""
+    from rllib_safe.connectors.cost_gae import ADVANTAGE_STD
+
+    rows = 4
+    module = learner.module["default_policy"].unwrapped()
+    batch = {
+        Columns.OBS: torch.zeros(rows, *module.observation_space.shape),
+        Columns.ACTIONS: torch.zeros(rows, *module.action_space.shape),
+        Columns.LOSS_MASK: torch.tensor([True, True, True, False]),
+        MODULATION_WEIGHT: torch.tensor([1.0, -0.5, 0.25, 7.0]),
+        COST_Q_CLIPPED: torch.tensor([0.0, 1.0, 0.0, 1.0]),
+        RAW_REWARDS: torch.tensor([1.0, 2.0, 3.0, 100.0]),
+        ADVANTAGE_STD: torch.full((rows,), 2.0),
+        REALISED_COST_TO_GO: torch.zeros(rows),
+        REALISED_COST_TO_GO_MASK: torch.tensor([1.0, 1.0, 0.0, 0.0]),
+    }
+    learner.after_epochs({"default_policy": batch})
+    return {name: float(learner.metrics.peek(("default_policy", name)))
+            for name in ("modulation_weight_mean", "modulation_weight_negative_fraction", "qc_clipped_fraction",
+                         "raw_reward_mean", "qc_prediction_bias", "qc_mean")}
+
+
+def test_modulation_diagnostics_are_over_the_whole_train_batch(ray_session):
+    """Once per update, over every real row handed to ``after_epochs`` (not the last minibatch)."""
+    config = small_problem_config(SMPOConfig()).training(
+        train_batch_size_per_learner=200, minibatch_size=100, num_epochs=1
+    )
+    algo = config.build_algo()
+    try:
+        algo.train()
+        (diagnostics,) = (result.get() for result in algo.learner_group.foreach_learner(
+            _diagnostics_of_hand_made_batch))
+    finally:
+        algo.stop()
+    assert diagnostics["modulation_weight_mean"] == pytest.approx((1.0 - 0.5 + 0.25) / 3)
+    assert diagnostics["modulation_weight_negative_fraction"] == pytest.approx(1 / 3)
+    assert diagnostics["qc_clipped_fraction"] == pytest.approx(1 / 3)
+    assert diagnostics["raw_reward_mean"] == pytest.approx(2.0)
+    # Q^c of the same (zero) state-action on every row: its bias against a zero cost-to-go is its value.
+    assert diagnostics["qc_prediction_bias"] == pytest.approx(diagnostics["qc_mean"], rel=1e-5)
+
+
 @pytest.mark.slow
 def test_smpo_ends_within_the_limit_on_budget_env(ray_session):
     """d' falls from 2d to d over 10 iterations (the paper's 50 epochs are for runs of

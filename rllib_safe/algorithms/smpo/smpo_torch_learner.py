@@ -140,8 +140,32 @@ class SMPOTorchLearner(SafePPOTorchLearner):
             loss = loss + config.critic_gradient_coeff * self.critic_gradient_loss(
                 module_id, module, batch, next_action_dist_inputs
             )
-        self.log_modulation(module_id, batch)
         return loss
+
+    @override(SafePPOTorchLearner)
+    def after_epochs(self, columns: dict[str, dict[str, Any]]) -> None:
+        """Once per update, on all rows of the train batch (not one minibatch): the modulation's
+        statistics, and Q^c after the update against the realised cost-to-go."""
+        super().after_epochs(columns)
+        for module_id, batch in columns.items():
+            self.log_modulation(module_id, batch)
+            self.log_cost_critic(module_id, self.module[module_id].unwrapped(), batch)
+
+    def log_cost_critic(self, module_id, module, batch) -> None:
+        """Q^c's mean, and its error and bias against the realised cost-to-go, over the whole batch."""
+        with torch.no_grad():
+            cost_q = module.compute_cost_q_values(batch[Columns.OBS], batch[Columns.ACTIONS])
+            realised_mask = batch[REALISED_COST_TO_GO_MASK]
+            error = cost_q - batch[REALISED_COST_TO_GO]
+            self.metrics.log_dict(
+                {
+                    QC_MEAN: masked_mean(cost_q, batch),
+                    QC_PREDICTION_ERROR: mean_over(error.abs(), realised_mask),
+                    QC_PREDICTION_BIAS: mean_over(error, realised_mask),
+                },
+                key=module_id,
+                window=1,
+            )
 
     def cost_q_loss(self, module_id, module, batch, next_action_dist_inputs) -> torch.Tensor:
         """Expected SARSA: y = c + cost_gamma (1 - terminated) E_{a'~pi(.|s')} Q^c_target(s', a').
@@ -160,18 +184,7 @@ class SMPOTorchLearner(SafePPOTorchLearner):
             )
         mse = masked_mean((cost_q - targets) ** 2, batch)
         l2 = sum(w.pow(2).sum() for w in module.cost_q_weights())
-        realised_mask = batch[REALISED_COST_TO_GO_MASK]
-        self.metrics.log_dict(
-            {
-                QC_LOSS: mse,
-                QC_L2: l2,
-                QC_MEAN: masked_mean(cost_q, batch),
-                QC_PREDICTION_ERROR: mean_over((cost_q - batch[REALISED_COST_TO_GO]).abs(), realised_mask),
-                QC_PREDICTION_BIAS: mean_over(cost_q - batch[REALISED_COST_TO_GO], realised_mask),
-            },
-            key=module_id,
-            window=1,
-        )
+        self.metrics.log_dict({QC_LOSS: mse, QC_L2: l2}, key=module_id, window=1)
         return mse + self.config.qc_l2 * l2
 
     def critic_gradient_loss(self, module_id, module, batch, next_action_dist_inputs) -> torch.Tensor:
