@@ -10,6 +10,10 @@
 * ``CLI_FLAGS``: old spellings of ``rllib-safe train`` flags (``rllib_safe.cli.train``).
 * ``RETIRED_SETTINGS``: settings that no longer exist: using one is an error that says what to
   use instead.
+* ``ITERATION_COUNTED``: durations once counted in training iterations, now in env steps (a
+  duration then means the same at any batch size). The old setting still works: k iterations
+  are k x ``total_train_batch_size`` env steps (FutureWarning at ``validate()``); setting both
+  is an error (``duration_env_steps``).
 
 Old module paths that checkpoints pickle are ``rllib_safe._moved``'s. Once ``rllib_safe.__version__``
 reaches an entry's ``removed_in``, the entry goes (``tests/algorithms/test_renamed.py`` fails until it has).
@@ -58,6 +62,52 @@ RETIRED_SETTINGS: dict[str, dict[str, Retired]] = {
         ),
     },
 }
+
+
+class Counted(NamedTuple):
+    old: str  #: the duration in training iterations
+    new: str  #: the same duration in env steps
+    removed_in: str
+
+
+#: Durations once counted in training iterations, by the name of the config class that has them.
+ITERATION_COUNTED: dict[str, tuple[Counted, ...]] = {
+    "PCRPOConfig": (
+        Counted("warmup_iterations", "warmup_env_steps", removed_in="0.3.0"),
+        Counted("slack_anneal_iterations", "slack_anneal_env_steps", removed_in="0.3.0"),
+    ),
+    "SMPOConfig": (Counted("threshold_anneal_iterations", "threshold_anneal_env_steps", removed_in="0.3.0"),),
+}
+
+
+def duration_env_steps(config, new: str, default: Any, *, warn: bool = False) -> Any:
+    """The duration ``new`` of ``config`` in env steps: ``new`` itself, or, where only its
+    iteration-counted setting is set (not None), that many iterations x ``total_train_batch_size``.
+
+    ValueError where both are set (``new`` differs from its ``default``); a FutureWarning with
+    ``warn`` where the old setting is used.
+    """
+    (counted,) = (c for klass in type(config).__mro__ for c in ITERATION_COUNTED.get(klass.__name__, ())
+                  if c.new == new)
+    iterations = getattr(config, counted.old)
+    value = getattr(config, new)
+    if iterations is None:
+        return value
+    if value != default:
+        raise ValueError(
+            f"`{counted.old}` = {iterations!r} and `{new}` = {value!r} are the same duration: set only "
+            f"`{new}` (env steps; `{counted.old}` counts training iterations and will be removed)."
+        )
+    steps = iterations * config.total_train_batch_size
+    if warn:
+        warnings.warn(
+            f"`{counted.old}` counts training iterations and will be removed: use `{new}` = {steps!r} "
+            f"({iterations!r} iterations x {config.total_train_batch_size} env steps, the run's batch), "
+            f"which means the same duration at any batch size.",
+            FutureWarning,
+            stacklevel=3,
+        )
+    return steps
 
 
 def old_flags(new: str) -> tuple[str, ...]:

@@ -168,6 +168,24 @@ def check_local_cpus(config, cpus: float) -> None:
         )
 
 
+def check_warmup_fits(config, timesteps: int) -> None:
+    """ConfigError where the algorithm's warm-up (``warmup_steps()``, env steps) is not shorter than the
+    run: every update would be a warm-up one."""
+    warmup_steps = getattr(config, "warmup_steps", None)
+    if not callable(warmup_steps):
+        return
+    steps = warmup_steps()
+    if steps >= timesteps:
+        old = getattr(config, "warmup_iterations", None)
+        given = f"`warmup_env_steps` = {steps!r}"
+        if old is not None:
+            given = f"`warmup_iterations` = {old!r} (= {steps} env steps)"
+        raise ConfigError(
+            f"{given} is invalid: the warm-up must be shorter than the run (--timesteps {timesteps}): "
+            f"use warmup_env_steps < {timesteps} (0: no warm-up), or a longer --timesteps."
+        )
+
+
 def set_flag(name: str, value) -> str:
     """How a ``--set`` value is named in a message: ``--set lr='abc'``."""
     return f"--set {name}={value!r}"
@@ -204,6 +222,7 @@ def prepare_run(options: TrainOptions) -> PreparedRun:
             options.algo, options.env, options.settings(), preset=options.preset, seed=options.seed,
             placement=options.placement(),
         )
+        check_warmup_fits(config, options.timesteps)
         if ray_address(options.address) is None:
             check_local_cpus(config, local_ray_cpus())
         run_dir = Path(options.run_dir or default_run_dir(options.algo, options.env, options.seed))

@@ -40,6 +40,10 @@ ACCEPTED = LINE_SEARCH_ACCEPTED_METRICS  # ("line_search_accepted_reward", ...)
         ("slack_schedule", "linear"),
         ("warmup_iterations", -1),
         ("warmup_iterations", 2.5),
+        ("warmup_env_steps", -1),
+        ("warmup_env_steps", 1e5),
+        ("slack_anneal_env_steps", 0),
+        ("slack_anneal_iterations", 0),
         ("actor_step", "sgd"),
         ("max_kl", 0.0),
         ("cg_iterations", 0),
@@ -55,13 +59,35 @@ def test_invalid_setting_names_field_and_value(field, value):
         config.validate()
 
 
-def test_anneal_requires_iterations():
-    with pytest.raises(ValueError, match="`slack_anneal_iterations` = None"):
+def test_anneal_requires_a_duration_in_env_steps():
+    with pytest.raises(ValueError, match="`slack_anneal_env_steps` = None is invalid: slack_schedule='anneal'"):
         PCRPOConfig().training(slack_schedule="anneal").validate()
-    annealed = PCRPOConfig().training(slack_schedule="anneal", slack_anneal_iterations=10)
+    annealed = PCRPOConfig().training(slack_schedule="anneal", slack_anneal_env_steps=40_000)
     annealed.validate()
-    assert annealed.slack_schedule_spec().slacks(1) == pytest.approx((4.5, -4.5))
-    assert annealed.slack_schedule_spec().slacks(10) == (0.0, 0.0)
+    assert annealed.slack_schedule_spec().slacks(4_000) == pytest.approx((4.5, -4.5))
+    assert annealed.slack_schedule_spec().slacks(40_000) == (0.0, 0.0)
+
+
+def test_iteration_counted_durations_convert_with_the_batch():
+    config = PCRPOConfig().training(
+        train_batch_size_per_learner=16_000, warmup_iterations=40, slack_schedule="anneal", slack_anneal_iterations=10
+    )
+    with pytest.warns(FutureWarning, match=r"use `warmup_env_steps` = 640000 \(40 iterations x 16000"):
+        config.validate()
+    assert config.warmup_steps() == 640_000
+    assert config.slack_anneal_steps() == 160_000
+    config.training(train_batch_size_per_learner=4_000)  # converted with the batch at the time of use
+    assert config.warmup_steps() == 160_000
+    assert PCRPOConfig().warmup_steps() == 0 and PCRPOConfig().slack_anneal_steps() is None
+
+
+@pytest.mark.parametrize(
+    "old, new", [("warmup_iterations", "warmup_env_steps"), ("slack_anneal_iterations", "slack_anneal_env_steps")]
+)
+def test_a_duration_set_in_both_units_fails_naming_both(old, new):
+    config = PCRPOConfig().training(**{old: 3, new: 1000})
+    with pytest.raises(ValueError, match=f"`{old}` = 3 and `{new}` = 1000 are the same duration: set only `{new}`"):
+        config.validate()
 
 
 def test_infinite_slacks_and_registry():
@@ -104,9 +130,9 @@ def crafted_batch(learner, *, cost_sign: float, noise: float = 0.0, seed: int = 
     return MultiAgentBatch({"default_policy": SampleBatch({k: v.numpy() for k, v in columns.items()})}, size)
 
 
-def update(learner, batch, *, episode_cost: float | None, iteration: int = 0) -> dict:
+def update(learner, batch, *, episode_cost: float | None, iteration: int = 0, env_steps: int = 0) -> dict:
     """One update; the module's metrics plus the learner-wide ones (``cost_measured``, ...)."""
-    timesteps = {NUM_ENV_STEPS_SAMPLED_LIFETIME: 0, TIMESTEP_ITERATION: iteration}
+    timesteps = {NUM_ENV_STEPS_SAMPLED_LIFETIME: env_steps, TIMESTEP_ITERATION: iteration}
     if episode_cost is not None:  # None: no finished episode measured yet
         timesteps[TIMESTEP_EPISODE_COST] = episode_cost
     results = learner.update(batch=batch, timesteps=timesteps, num_epochs=1, minibatch_size=128)
@@ -143,11 +169,21 @@ def test_mode_selection_and_metrics(update_kind, metric, episode_cost, cost_sign
         }
 
 
-def test_warmup_steps_on_reward_only():
-    learner = build_learner(warmup_iterations=2)
+@pytest.mark.parametrize(
+    "setting", [{"warmup_env_steps": 2_000}, {"warmup_iterations": 2, "train_batch_size_per_learner": 1_000}]
+)
+def test_warmup_steps_on_reward_only_for_its_env_steps(setting):
+    learner = build_learner(**setting)  # 2 iterations of 1,000 env steps = 2,000
     batch = crafted_batch(learner, cost_sign=1.0)
-    assert update(learner, batch, episode_cost=20.0, iteration=1)["mode_reward"] == 1.0
-    assert update(learner, batch, episode_cost=20.0, iteration=2)["mode_cost"] == 1.0
+    assert update(learner, batch, episode_cost=20.0, env_steps=2_000)["mode_reward"] == 1.0
+    assert update(learner, batch, episode_cost=20.0, env_steps=3_000)["mode_cost"] == 1.0
+
+
+def test_slacks_anneal_on_env_steps():
+    learner = build_learner(slack_schedule="anneal", slack_anneal_env_steps=10_000, slack_upper=1.0, slack_lower=-1.0)
+    batch = crafted_batch(learner, cost_sign=1.0)
+    metrics = update(learner, batch, episode_cost=0.0, env_steps=5_000)
+    assert (metrics["slack_upper"], metrics["slack_lower"]) == pytest.approx((0.5, -0.5))
 
 
 def surrogates_and_kl(module, batch) -> tuple[torch.Tensor, float]:

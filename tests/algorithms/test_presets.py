@@ -1,12 +1,19 @@
-"""Named presets: OmniSafe's on-policy schedule in one word, in Python, the CLI and sweep specs."""
+"""Named presets: OmniSafe's on-policy schedule and the PCRPO authors' setup (with one preset per task
+of their paper) in one word, in Python, the CLI and sweep specs."""
 
 from __future__ import annotations
+
+import math
 
 import pytest
 
 from rllib_safe.algorithms import ALGORITHMS, default_config
-from rllib_safe.algorithms.presets import PRESETS, preset_settings
+from rllib_safe.algorithms.pcrpo import PCRPOConfig
+from rllib_safe.algorithms.presets import PRESET_ENVS, PRESETS, preset_settings
+from rllib_safe.envs import register_envs
 from rllib_safe.runs import TrainOptions, build_config
+from rllib_safe.runs.config import check_env_id
+from rllib_safe.runs.service import UsageError, prepare_run
 
 
 def test_omnisafe_preset_is_omnisafes_on_policy_schedule():
@@ -26,6 +33,70 @@ def test_omnisafe_preset_is_omnisafes_on_policy_schedule():
     }
 
 
+PCRPO_TASK_PRESETS = ["pcrpo-walker2d", "pcrpo-humanoidstandup", "pcrpo-reacher", "pcrpo-hopper"]
+
+
+def test_pcrpo_authors_preset_is_their_safety_mujoco_setup():
+    # ESPO tables (arXiv 2405.20860) and the PCRPO paper; docs/algorithms.md section 2
+    assert PRESETS["pcrpo-authors"] == {
+        "gamma": 0.995,
+        "lambda_": 0.97,
+        "train_batch_size_per_learner": 16_000,
+        "actor_step": "trust_region",
+        "max_kl": 0.05,
+        "cg_damping": 0.1,
+        "cg_iterations": 10,
+        "line_search_decay": 0.8,
+        "line_search_max_backtracks": 15,
+        "reward_weight": 0.5,
+        "conflict_angle": 90.0,
+        "warmup_env_steps": 640_000,  # 40 of their iterations of 16,000 samples
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "env", "limit", "upper", "lower"),
+    [
+        ("pcrpo-walker2d", "SafetyMujocoWalker2d-v1", 40.0, math.inf, 0.0),
+        ("pcrpo-humanoidstandup", "SafetyMujocoHumanoidStandup-v1", 1400.0, 300.0, 0.0),
+        ("pcrpo-reacher", "SafetyMujocoReacher-v1", 40.0, 0.0, -math.inf),
+        ("pcrpo-hopper", "SafetyHopperVelocity-v1", 25.0, 9.0, -9.0),
+    ],
+)
+def test_pcrpo_task_presets_are_the_authors_limits_and_slacks(name, env, limit, upper, lower):
+    assert PRESET_ENVS[name] == env
+    assert PRESETS[name] == PRESETS["pcrpo-authors"] | {"cost_limit": limit, "slack_upper": upper, "slack_lower": lower}
+    register_envs()
+    check_env_id(env)  # a registered id
+    config = PCRPOConfig().environment("CartPole-v1").training(**preset_settings(name))
+    config.validate()
+    assert (config.cost_limit, config.slack_upper, config.slack_lower, config.warmup_steps()) == (
+        limit, upper, lower, 640_000
+    )
+
+
+def test_a_pcrpo_preset_run_shorter_than_its_warmup_fails_before_ray_starts(ray_must_not_start, tmp_path):
+    options = TrainOptions(algo="pcrpo", env="BudgetEnv", preset="pcrpo-walker2d", run_dir=tmp_path, timesteps=640_000)
+    with pytest.raises(UsageError, match=r"`warmup_env_steps` = 640000 is invalid: the warm-up must be shorter than "
+                                         r"the run \(--timesteps 640000\): use warmup_env_steps < 640000"):
+        prepare_run(options)
+    old = TrainOptions(algo="pcrpo", env="BudgetEnv", run_dir=tmp_path, timesteps=8_000,
+                       overrides={"warmup_iterations": 2})
+    with pytest.raises(UsageError, match=r"`warmup_iterations` = 2 \(= 8000 env steps\) is invalid"):
+        prepare_run(old)
+    longer = options.model_copy(update={"timesteps": 656_000})
+    assert prepare_run(longer).config.warmup_steps() == 640_000
+
+
+@pytest.mark.parametrize("slacks", [{"slack_lower": 1.0}, {"slack_upper": -1.0}])
+def test_pcrpo_task_preset_with_slacks_of_the_wrong_sign_fails_naming_the_field(ray_must_not_start, tmp_path, slacks):
+    (name,) = slacks
+    options = TrainOptions(algo="pcrpo", env="BudgetEnv", preset="pcrpo-hopper", run_dir=tmp_path,
+                           timesteps=1_000_000, overrides=slacks)
+    with pytest.raises(UsageError, match=f"`{name}` = {slacks[name]!r} is invalid"):
+        prepare_run(options)
+
+
 @pytest.mark.parametrize("algo", sorted(ALGORITHMS))
 def test_preset_applies_to_every_algorithm_and_later_settings_win(algo):
     config = default_config(algo).environment("CartPole-v1").training(**PRESETS["omnisafe"])
@@ -36,7 +107,8 @@ def test_preset_applies_to_every_algorithm_and_later_settings_win(algo):
 
 
 def test_unknown_preset_lists_the_known_ones():
-    with pytest.raises(ValueError, match=r"unknown preset 'omnisaf'; choose one of \['omnisafe'\]"):
+    known = r"\[.*'omnisafe', 'pcrpo-authors'.*'pcrpo-walker2d'\]"
+    with pytest.raises(ValueError, match=rf"unknown preset 'omnisaf'; choose one of {known}"):
         preset_settings("omnisaf")
 
 

@@ -35,15 +35,23 @@ from tests.algorithms.learning import COST_LIMIT, small_problem_config, train
 def test_registry_and_defaults():
     assert algorithm_class("smpo") is SMPO
     config = SMPOConfig()
-    assert (config.modulation_base, config.threshold_eta, config.threshold_anneal_iterations) == (3.0, 2.0, 50)
+    # e_max: the paper's 50 epochs of the authors' 20,000 env steps
+    assert (config.modulation_base, config.threshold_eta, config.threshold_anneal_env_steps) == (3.0, 2.0, 1_000_000)
     assert config.cost_gamma == pytest.approx(0.995)
     assert (config.negative_reward_modulation, config.modulation_units, config.min_weight) == (
         "penalise",
         "absolute",
         -1.0,
     )
-    config.training(cost_limit=10.0, threshold_anneal_iterations=4)
-    assert [config.modulation_threshold(e) for e in (0, 2, 4, 9)] == pytest.approx([20.0, 15.0, 10.0, 10.0])
+    config.training(cost_limit=10.0, threshold_anneal_env_steps=4_000)
+    assert [config.modulation_threshold(t) for t in (0, 2_000, 4_000, 9_000)] == pytest.approx([20.0, 15.0, 10.0, 10.0])
+    old = SMPOConfig().training(cost_limit=10.0, threshold_anneal_iterations=4, train_batch_size_per_learner=500)
+    with pytest.warns(FutureWarning, match=r"use `threshold_anneal_env_steps` = 2000"):
+        old.validate()
+    assert [old.modulation_threshold(t) for t in (1_000, 2_000)] == pytest.approx([15.0, 10.0])
+    both = SMPOConfig().training(threshold_anneal_iterations=4, threshold_anneal_env_steps=10)
+    with pytest.raises(ValueError, match="set only `threshold_anneal_env_steps`"):
+        both.validate()
     assert config.training(use_dynamic_threshold=False).modulation_threshold(0) == 10.0
 
 
@@ -53,6 +61,8 @@ def test_registry_and_defaults():
         ("modulation_base", 1.0),
         ("threshold_eta", 0.5),
         ("threshold_anneal_iterations", -1),
+        ("threshold_anneal_env_steps", -1),
+        ("threshold_anneal_env_steps", 2.5),
         ("qc_l2", -0.1),
         ("qc_lr", 0.0),
         ("qc_target_tau", 1.5),

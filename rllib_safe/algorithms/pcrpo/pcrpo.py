@@ -20,6 +20,7 @@ from rllib_safe.algorithms.safe_ppo.safe_ppo import SafePPO
 from rllib_safe.algorithms.switching.switching import SwitchingConfig
 from rllib_safe.algorithms.validation import check_choice, check_count, check_range
 from rllib_safe.core import PAPER_CONFLICT_ANGLE, PAPER_REWARD_WEIGHT, SlackKind, SlackSchedule
+from rllib_safe.renamed import duration_env_steps
 
 TrustRegionMetric = Literal["fisher", "euclidean"]
 
@@ -32,8 +33,13 @@ PCRPO_TRAINING_DEFAULTS = {
     "slack_lower": -5.0,
     "reward_weight": PAPER_REWARD_WEIGHT,  # 0.5
     "slack_schedule": "constant",
+    # Durations in env steps (docs/algorithms.md section 1): the same at any batch size.
+    "slack_anneal_env_steps": None,
+    "warmup_env_steps": 0,
+    # The same durations in training iterations (old settings, converted with the batch size:
+    # rllib_safe.renamed.ITERATION_COUNTED); None: unset.
     "slack_anneal_iterations": None,
-    "warmup_iterations": 0,
+    "warmup_iterations": None,
     # The soft step that keeps the paper's promise (neither objective decreases to first
     # order) for the step actually taken, so the line search's test is the step's own.
     "trust_region_metric": "fisher",
@@ -64,8 +70,10 @@ class PCRPOConfig(SwitchingConfig):
         slack_lower: float = NotProvided,
         reward_weight: float = NotProvided,
         slack_schedule: SlackKind = NotProvided,
+        slack_anneal_env_steps: int | None = NotProvided,
+        warmup_env_steps: int = NotProvided,
         slack_anneal_iterations: int | None = NotProvided,
-        warmup_iterations: int = NotProvided,
+        warmup_iterations: int | None = NotProvided,
         trust_region_metric: TrustRegionMetric = NotProvided,
         **kwargs,
     ) -> PCRPOConfig:
@@ -77,10 +85,15 @@ class PCRPOConfig(SwitchingConfig):
             slack_upper: h+ in [0, inf]: cost-only steps while J_c > cost_limit + h+.
             slack_lower: h- in [-inf, 0]: reward-only steps while J_c < cost_limit + h-.
             reward_weight: x_r in [0, 1] of the soft region; the cost weight is 1 - x_r.
-            slack_schedule: "constant", or "anneal": h_t = h (1 - t / T), exactly 0 from
-                iteration T on (an infinite slack stays infinite).
-            slack_anneal_iterations: T of the annealing; required with "anneal".
-            warmup_iterations: reward-only steps for this many first iterations (warm-up).
+            slack_schedule: "constant", or "anneal": h_t = h (1 - t / T) after t env steps
+                sampled, exactly 0 from T on (an infinite slack stays infinite).
+            slack_anneal_env_steps: T of the annealing in env steps; required with "anneal".
+            warmup_env_steps: reward-only steps for the updates on the first this many env
+                steps (0: none). The authors' 40 iterations of 16,000 samples are 640,000.
+            slack_anneal_iterations: Deprecated: T in training iterations, converted to
+                iterations x ``total_train_batch_size`` env steps; set only one of the two.
+            warmup_iterations: Deprecated: the warm-up in training iterations, converted the
+                same way (formerly ``start_safety``).
             trust_region_metric: the soft region's manipulation with ``actor_step="trust_region"``.
                 "fisher": angle and projections in the Fisher metric, on the natural
                 gradients F^-1 g_r and F^-1 g_c; the step then raises both surrogates to
@@ -102,19 +115,39 @@ class PCRPOConfig(SwitchingConfig):
         check_range("slack_lower", self.slack_lower, -math.inf, 0.0)
         check_range("reward_weight", self.reward_weight, 0.0, 1.0)
         check_choice("slack_schedule", self.slack_schedule, get_args(SlackKind))
-        if self.slack_schedule == "anneal" or self.slack_anneal_iterations is not None:
+        if self.slack_anneal_iterations is not None:
             check_count("slack_anneal_iterations", self.slack_anneal_iterations, 1)
-        check_count("warmup_iterations", self.warmup_iterations, 0)
+        if self.slack_anneal_env_steps is not None:
+            check_count("slack_anneal_env_steps", self.slack_anneal_env_steps, 1)
+        if self.slack_anneal_steps(warn=True) is None and self.slack_schedule == "anneal":
+            raise ValueError(
+                "`slack_anneal_env_steps` = None is invalid: slack_schedule='anneal' needs the annealing's "
+                "duration, an integer >= 1 (env steps)."
+            )
+        if self.warmup_iterations is not None:
+            check_count("warmup_iterations", self.warmup_iterations, 0)
+        check_count("warmup_env_steps", self.warmup_env_steps, 0)
+        self.warmup_steps(warn=True)
         check_choice("trust_region_metric", self.trust_region_metric, get_args(TrustRegionMetric))
         self.slack_schedule_spec()  # the core's own checks, the learner's single source
 
+    def warmup_steps(self, *, warn: bool = False) -> int:
+        """The warm-up in env steps: ``warmup_env_steps``, or ``warmup_iterations`` x the batch."""
+        return duration_env_steps(self, "warmup_env_steps", PCRPO_TRAINING_DEFAULTS["warmup_env_steps"], warn=warn)
+
+    def slack_anneal_steps(self, *, warn: bool = False) -> int | None:
+        """T of the slack annealing in env steps (None: unset)."""
+        return duration_env_steps(
+            self, "slack_anneal_env_steps", PCRPO_TRAINING_DEFAULTS["slack_anneal_env_steps"], warn=warn
+        )
+
     def slack_schedule_spec(self) -> SlackSchedule:
-        """The slacks (h+, h-) per iteration as the learners use them."""
+        """The slacks (h+, h-) by env steps sampled, as the learners use them."""
         return SlackSchedule(
             upper=float(self.slack_upper),
             lower=float(self.slack_lower),
             kind=self.slack_schedule,
-            total_iterations=self.slack_anneal_iterations,
+            anneal_env_steps=self.slack_anneal_steps(),
         )
 
     def get_default_learner_class(self):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
 
 from rllib_safe.algorithms.switching.switching_torch_learner import SwitchingTorchLearner
 from rllib_safe.core import GradientManipulation, Region, reward_only_warmup, select_region
@@ -32,12 +33,14 @@ class PCRPOTorchLearner(SwitchingTorchLearner):
         self.soft_acceptance = "both" if both else "weighted"
         self.slack_schedule = config.slack_schedule_spec()
         self.slacks = self.slack_schedule.slacks(0)
-        self.reward_only = reward_only_warmup(0, config.warmup_iterations)
+        self.warmup_env_steps = config.warmup_steps()
+        self.reward_only = reward_only_warmup(0, self.warmup_env_steps)
 
     def before_gradient_based_update(self, *, timesteps: dict[str, Any]) -> None:
         super().before_gradient_based_update(timesteps=timesteps)
-        self.slacks = self.slack_schedule.slacks(self.training_iteration)
-        self.reward_only = reward_only_warmup(self.training_iteration, self.config.warmup_iterations)
+        env_steps = int(timesteps.get(NUM_ENV_STEPS_SAMPLED_LIFETIME, 0))  # the schedules' clock
+        self.slacks = self.slack_schedule.slacks(env_steps)
+        self.reward_only = reward_only_warmup(env_steps, self.warmup_env_steps)
 
     def _log_manipulation(self, module_id: str, result: GradientManipulation, finite: torch.Tensor) -> None:
         super()._log_manipulation(module_id, result, finite)

@@ -9,19 +9,22 @@ from ray.rllib.algorithms.algorithm_config import NotProvided
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 from rllib_safe.algorithms.safe_ppo.safe_ppo import SafePPO, SafePPOConfig, check_range
-from rllib_safe.algorithms.validation import check_choice
+from rllib_safe.algorithms.validation import check_choice, check_count
 from rllib_safe.core.modulation import (
     WEIGHT_FLOOR,
     ModulationUnits,
     NegativeRewardModulation,
-    dynamic_threshold,
 )
+from rllib_safe.core.schedules import relaxed_threshold
+from rllib_safe.renamed import duration_env_steps
 
 #: SMPO's settings in ``training()`` with their defaults.
 SMPO_TRAINING_DEFAULTS = {
     "modulation_base": 3.0,
     "threshold_eta": 2.0,
-    "threshold_anneal_iterations": 50,
+    # The paper's e_max = 50 epochs; the authors' code's epochs are 20,000 env steps (1M).
+    "threshold_anneal_env_steps": 1_000_000,
+    "threshold_anneal_iterations": None,  # old, in training iterations (rllib_safe.renamed)
     "use_dynamic_threshold": True,
     "qc_l2": 0.1,
     "qc_lr": 1e-3,
@@ -59,7 +62,8 @@ class SMPOConfig(SafePPOConfig):
         *,
         modulation_base: float = NotProvided,
         threshold_eta: float = NotProvided,
-        threshold_anneal_iterations: int = NotProvided,
+        threshold_anneal_env_steps: int = NotProvided,
+        threshold_anneal_iterations: int | None = NotProvided,
         use_dynamic_threshold: bool = NotProvided,
         qc_l2: float = NotProvided,
         qc_lr: float = NotProvided,
@@ -76,8 +80,12 @@ class SMPOConfig(SafePPOConfig):
         Args:
             modulation_base: b of f(x) = (1 - b^(x - d')) / (1 - b^(-d')).
             threshold_eta: d' starts at eta * d ...
-            threshold_anneal_iterations: ... and falls linearly to d over this many training
-                iterations (the paper's e_max, which it counts in "epochs").
+            threshold_anneal_env_steps: ... and falls linearly to d over this many env steps
+                sampled (the paper's e_max: 50 epochs of the authors' 20,000 env steps, 1M;
+                0 disables the relaxation).
+            threshold_anneal_iterations: Deprecated: the same duration in training iterations
+                (formerly ``threshold_epochs``), converted to iterations x
+                ``total_train_batch_size`` env steps; set only one of the two.
             use_dynamic_threshold: False fixes d' = d (ablation).
             qc_l2: lambda of the regulariser lambda * sum of squared Q^c weight matrices
                 (biases excluded), added to Q^c's MSE; 0 disables it (ablation).
@@ -106,7 +114,10 @@ class SMPOConfig(SafePPOConfig):
         check_range("cost_limit", self.cost_limit, MIN_COST_LIMIT, math.inf, high_open=True)
         check_range("modulation_base", self.modulation_base, 1.0, math.inf, low_open=True, high_open=True)
         check_range("threshold_eta", self.threshold_eta, 1.0, math.inf, high_open=True)
-        check_range("threshold_anneal_iterations", self.threshold_anneal_iterations, 0, math.inf, high_open=True)
+        if self.threshold_anneal_iterations is not None:
+            check_count("threshold_anneal_iterations", self.threshold_anneal_iterations, 0)
+        check_count("threshold_anneal_env_steps", self.threshold_anneal_env_steps, 0)
+        self.threshold_anneal_steps(warn=True)
         check_range("qc_l2", self.qc_l2, 0.0, math.inf, high_open=True)
         check_range("qc_lr", self.qc_lr, 0.0, math.inf, low_open=True, high_open=True)
         check_range("qc_target_tau", self.qc_target_tau, 0.0, 1.0, low_open=True)
@@ -121,12 +132,17 @@ class SMPOConfig(SafePPOConfig):
                 f"`use_dynamic_threshold` = {self.use_dynamic_threshold!r} is invalid: it must be True or False."
             )
 
-    def modulation_threshold(self, iteration: int) -> float:
-        """d' for the given training iteration (d itself without the dynamic schedule)."""
+    def threshold_anneal_steps(self, *, warn: bool = False) -> int:
+        """e_max in env steps: ``threshold_anneal_env_steps``, or ``threshold_anneal_iterations`` x the batch."""
+        default = SMPO_TRAINING_DEFAULTS["threshold_anneal_env_steps"]
+        return duration_env_steps(self, "threshold_anneal_env_steps", default, warn=warn)
+
+    def modulation_threshold(self, env_steps: int) -> float:
+        """d' once ``env_steps`` env steps have been sampled (d itself without the dynamic schedule)."""
         if not self.use_dynamic_threshold:
             return float(self.cost_limit)
-        return dynamic_threshold(
-            iteration, self.cost_limit, eta=self.threshold_eta, anneal_iterations=self.threshold_anneal_iterations
+        return relaxed_threshold(
+            env_steps, self.cost_limit, eta=self.threshold_eta, anneal_env_steps=self.threshold_anneal_steps()
         )
 
     def get_default_learner_class(self):

@@ -27,6 +27,7 @@ from ray.rllib.connectors.learner import (
 )
 from ray.rllib.core.columns import Columns
 from ray.rllib.utils.annotations import override
+from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
 
 from rllib_safe.algorithms.safe_ppo.safe_ppo_torch_learner import SafePPOTorchLearner, masked_mean
 from rllib_safe.connectors import (
@@ -126,7 +127,8 @@ class SMPOTorchLearner(SafePPOTorchLearner):
     @override(PPOTorchLearner)
     def before_gradient_based_update(self, *, timesteps: dict[str, Any]) -> None:
         super().before_gradient_based_update(timesteps=timesteps)
-        self.modulation.threshold = self.config.modulation_threshold(self.training_iteration)
+        env_steps = int(timesteps.get(NUM_ENV_STEPS_SAMPLED_LIFETIME, 0))  # the schedule's clock
+        self.modulation.threshold = self.config.modulation_threshold(env_steps)
 
     @override(PPOTorchLearner)
     def compute_loss_for_module(self, *, module_id, config, batch, fwd_out):
