@@ -12,6 +12,12 @@ limit" exactly when it solves the problem.
 ``RiskySafeEnv`` (discrete): action 0 is safe (reward ``safe_reward``, cost 0), action 1 is
 risky (reward 1, cost 1). Under limit d the optimum takes the risky action d times per
 episode: return = d + (horizon - d) * safe_reward, cost = d.
+
+``cost_scale`` (env_config, default 1): every emitted cost is multiplied by it, as if the
+cost were measured in other units; the observation (the fraction of the budget used) does
+not change. With d and the slacks scaled alike the constrained problem is the same, which
+``tests/algorithms/test_cost_units.py`` uses to check that an algorithm's update does not
+depend on the cost's units.
 """
 
 from __future__ import annotations
@@ -28,6 +34,9 @@ class _BudgetBase(gym.Env):
         self.horizon = int(config.get("horizon", 20))
         if self.horizon < 1:
             raise ValueError(f"`horizon` = {self.horizon} is invalid: it must be >= 1.")
+        self.cost_scale = float(config.get("cost_scale", 1.0))
+        if not (np.isfinite(self.cost_scale) and self.cost_scale > 0):
+            raise ValueError(f"`cost_scale` = {self.cost_scale} is invalid: it must be finite and > 0.")
         self.observation_space = gym.spaces.Box(0.0, 1.0, shape=(2,), dtype=np.float32)
         self._t = 0
         self._spent = 0.0
@@ -42,8 +51,8 @@ class _BudgetBase(gym.Env):
 
     def _advance(self, reward: float, cost: float):
         self._t += 1
-        self._spent += cost
-        return self._obs(), reward, False, self._t >= self.horizon, {"cost": cost}
+        self._spent += cost  # in the problem's own units: the observation ignores cost_scale
+        return self._obs(), reward, False, self._t >= self.horizon, {"cost": self.cost_scale * cost}
 
 
 class BudgetEnv(_BudgetBase):
@@ -72,8 +81,8 @@ KNOWN_OPTIMUM_ENVS = {"BudgetEnv": BudgetEnv, "RiskySafeEnv": RiskySafeEnv}
 
 
 def constrained_optimum_return(env: _BudgetBase, cost_limit: float) -> float:
-    """The best episode return with episode cost <= cost_limit."""
-    budget = min(float(cost_limit), float(env.horizon))
+    """The best episode return with episode cost <= cost_limit (in the env's emitted units)."""
+    budget = min(float(cost_limit) / env.cost_scale, float(env.horizon))
     if isinstance(env, RiskySafeEnv):
         return budget + (env.horizon - budget) * env.safe_reward
     return budget

@@ -18,6 +18,9 @@ from ray.rllib.algorithms.algorithm_config import NotProvided
 from rllib_safe.algorithms.safe_ppo.safe_ppo import SafePPOConfig
 from rllib_safe.algorithms.validation import check_choice, check_count, check_range
 
+#: CRPO's and PCRPO's default ``cost_advantage_normalization`` (SafePPO's is "center").
+SWITCHING_COST_ADVANTAGE_NORMALIZATION = "standardize"
+
 #: How the actor steps (not to be confused with ``UpdateMode``, which objective a step follows).
 ActorStep = Literal["trust_region", "first_order"]
 
@@ -44,6 +47,11 @@ class SwitchingConfig(SafePPOConfig):
     def __init__(self, algo_class=None):
         super().__init__(algo_class=algo_class)
         self._update_settings(ACTOR_STEP_DEFAULTS)
+        # g_c from standardised cost advantages, as g_r from standardised reward advantages:
+        # the soft step's mix and projections, and the first-order steps, then do not depend
+        # on the cost's units (docs/algorithms.md section 2, "Units"). "center" (OmniSafe's
+        # default elsewhere) remains a choice, at the price of that invariance.
+        self.cost_advantage_normalization = SWITCHING_COST_ADVANTAGE_NORMALIZATION
 
     def training(
         self,

@@ -8,6 +8,16 @@ differ only in ``region()``:
   critic losses. With ``actor_step="first_order"`` it also records the cost objective, PPO-clip
   on -A_c, from the same forward pass, so g_r and g_c come from the same batch at the same
   parameters.
+* Units (docs/algorithms.md section 2, "Units"). g_r comes from standardised reward
+  advantages and g_c from standardised cost advantages (``SwitchingConfig`` sets
+  ``cost_advantage_normalization="standardize"``): the x_r / x_c mix and the projections
+  weigh like against like, and multiplying every cost, d and the slacks by k > 0 leaves the
+  actor's step unchanged. Only the advantages feeding the actor are standardised; the cost
+  critic's targets stay in cost units. The switching decisions compare J_c with d and the
+  slacks, all in cost units. Gradient clipping (``grad_clip``) is per group, actor, reward
+  critic and cost critic (``postprocess_gradients_for_module``), so the cost critic's
+  gradient, which grows with the cost's units, never shrinks the actor's or the reward
+  critic's step.
 * Gradients. ``compute_gradients`` takes every gradient with ``torch.autograd.grad`` and
   never calls ``backward``: the critic gradients over the critic parameters and, first order,
   g_r (minus the loss's gradient over ``module.actor_parameters()``) and g_c. With several
@@ -106,6 +116,7 @@ from rllib_safe.metrics import (
     mode_metric,
 )
 from rllib_safe.rllib_private import gradients_by_param_ref, zero_gradients
+from rllib_safe.speed.optim import clip_by_global_norm_
 
 #: Learner metric of each mode: 1.0 for the mode of an actor update, else 0.0.
 MODE_METRICS = {mode: mode_metric(name) for mode, name in zip(UpdateMode, UPDATE_MODES, strict=True)}
@@ -173,6 +184,39 @@ class SwitchingTorchLearner(SafePPOTorchLearner):
                 ratio, -batch[COST_ADVANTAGES], batch, config.clip_param
             )
         return loss
+
+    @override(PPOTorchLearner)
+    def postprocess_gradients_for_module(self, *, module_id, config=None, module_gradients_dict):
+        """Global-norm clipping per group (actor, reward critic, cost critic), not over all three.
+
+        One norm over the whole module lets the cost critic's gradient, which scales with the
+        cost's units, shrink the actor's first-order step and the reward critic's: the update
+        would depend on the units (module docstring). Logs each group's norm before clipping
+        (``gradients_<group>_global_norm``) and, as RLlib does, the norm over all of them
+        (``gradients_default_optimizer_global_norm``).
+        """
+        if not config.grad_clip or config.grad_clip_by != "global_norm":
+            return super().postprocess_gradients_for_module(
+                module_id=module_id, config=config, module_gradients_dict=module_gradients_dict
+            )
+        module = self.module[module_id].unwrapped()
+        ref = self.get_param_ref
+        actor = {ref(p) for p in module.actor_parameters()}
+        cost_critic = {ref(p) for p in (*module.cost_encoder.parameters(), *module.cost_vf.parameters())}
+        groups: dict[str, list[torch.Tensor]] = {"actor": [], "critic": [], "cost_critic": []}
+        for param_ref, grad in module_gradients_dict.items():
+            group = "actor" if param_ref in actor else "cost_critic" if param_ref in cost_critic else "critic"
+            groups[group].append(grad)
+        norms = []
+        for name, grads in groups.items():
+            if grads:
+                norm = clip_by_global_norm_(grads, config.grad_clip)
+                self.metrics.log_value((module_id, f"gradients_{name}_global_norm"), norm, window=1)
+                norms.append(norm)
+        if norms:
+            total = torch.linalg.vector_norm(torch.stack(norms))
+            self.metrics.log_value((module_id, "gradients_default_optimizer_global_norm"), total, window=1)
+        return module_gradients_dict
 
     @override(PPOTorchLearner)
     def compute_gradients(self, loss_per_module: dict[str, torch.Tensor], **kwargs) -> dict:
