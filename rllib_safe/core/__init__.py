@@ -21,7 +21,6 @@ from rllib_safe.core.gradients import (
 )
 from rllib_safe.core.lagrange import LagrangeMultiplier, lagrangian_advantages
 from rllib_safe.core.modulation import (
-    dynamic_threshold,
     modulate_rewards,
     modulation_weight,
     modulation_weight_derivative,
@@ -62,7 +61,6 @@ __all__ = [
     "assign_flat_params",
     "backtracking_line_search",
     "conjugate_gradient",
-    "dynamic_threshold",
     "fisher_vector_product",
     "flat_grad",
     "flatten_params",

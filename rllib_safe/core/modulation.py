@@ -40,7 +40,6 @@ __all__ = [
     "WEIGHT_FLOOR",
     "ModulationUnits",
     "NegativeRewardModulation",
-    "dynamic_threshold",
     "modulate_rewards",
     "modulation_weight",
     "modulation_weight_derivative",
@@ -52,27 +51,6 @@ NegativeRewardModulation = Literal["penalise", "unmodulated", "paper"]
 
 #: The lowest weight any setting produces (see "Range" above).
 WEIGHT_FLOOR = -1e6
-
-
-def dynamic_threshold(iteration: int, cost_limit: float, *, eta: float, anneal_iterations: int) -> float:
-    """d'_e = (eta - (eta - 1) min(e, e_max) / e_max) d: linear from eta d down to d.
-
-    e is the training iteration and e_max = ``anneal_iterations`` (the paper's "epochs"; its
-    eta = 2 and e_max = 50 are ``SMPOConfig``'s defaults). ``eta = 1`` or
-    ``anneal_iterations = 0`` disables the relaxation (d'_e = d for every iteration).
-    """
-    if iteration < 0:
-        raise ValueError(f"iteration must be >= 0, got {iteration!r}")
-    if not (math.isfinite(cost_limit) and cost_limit >= 0):
-        raise ValueError(f"cost_limit must be a finite number >= 0, got {cost_limit!r}")
-    if not (math.isfinite(eta) and eta >= 1):
-        raise ValueError(f"eta must be a finite number >= 1, got {eta!r}")
-    if anneal_iterations < 0:
-        raise ValueError(f"anneal_iterations must be >= 0 (0 disables the schedule), got {anneal_iterations!r}")
-    if anneal_iterations == 0:
-        return float(cost_limit)
-    progress = min(iteration, anneal_iterations) / anneal_iterations
-    return float((eta - (eta - 1.0) * progress) * cost_limit)
 
 
 def _log_base(base: float) -> float:

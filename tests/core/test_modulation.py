@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from rllib_safe.core.modulation import (
     WEIGHT_FLOOR,
-    dynamic_threshold,
     modulate_rewards,
     reward_weight_sensitivity,
 )
@@ -231,46 +230,3 @@ def test_modulate_rewards_validates_the_mode():
 
 
 # --------------------------------------------------------------------------- dynamic threshold
-
-
-@PROPERTY
-@given(st.floats(0.0, 1e4), st.floats(1.0, 5.0), st.integers(1, 200))
-def test_dynamic_threshold_endpoints_and_monotonicity(cost_limit, eta, anneal_iterations):
-    def threshold(iteration: int) -> float:
-        return dynamic_threshold(iteration, cost_limit, eta=eta, anneal_iterations=anneal_iterations)
-
-    assert math.isclose(threshold(0), eta * cost_limit)
-    for iteration in (anneal_iterations, anneal_iterations + 1, 10 * anneal_iterations):
-        assert math.isclose(threshold(iteration), cost_limit)
-    values = [threshold(iteration) for iteration in range(anneal_iterations + 1)]
-    assert all(a >= b for a, b in zip(values, values[1:]))
-
-
-PAPER_SCHEDULE = {"eta": 2.0, "anneal_iterations": 50}
-
-
-def test_dynamic_threshold_of_the_paper_falls_linearly_from_two_d_to_d():
-    assert dynamic_threshold(0, 25.0, **PAPER_SCHEDULE) == 50.0
-    assert dynamic_threshold(25, 25.0, **PAPER_SCHEDULE) == 37.5
-    assert dynamic_threshold(50, 25.0, **PAPER_SCHEDULE) == 25.0
-
-
-@pytest.mark.parametrize("iteration", [0, 7, 100])
-def test_dynamic_threshold_can_be_disabled(iteration):
-    assert dynamic_threshold(iteration, 25.0, **PAPER_SCHEDULE | {"eta": 1.0}) == 25.0
-    assert dynamic_threshold(iteration, 25.0, **PAPER_SCHEDULE | {"anneal_iterations": 0}) == 25.0
-
-
-@pytest.mark.parametrize(
-    ("args", "kwargs", "name"),
-    [
-        ((-1, 25.0), {}, "iteration"),
-        ((0, -1.0), {}, "cost_limit"),
-        ((0, math.inf), {}, "cost_limit"),
-        ((0, 25.0), {"eta": 0.5}, "eta"),
-        ((0, 25.0), {"anneal_iterations": -1}, "anneal_iterations"),
-    ],
-)
-def test_dynamic_threshold_validates(args, kwargs, name):
-    with pytest.raises(ValueError, match=name):
-        dynamic_threshold(*args, **PAPER_SCHEDULE | kwargs)
