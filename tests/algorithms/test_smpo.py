@@ -352,7 +352,8 @@ def test_smpo_ends_within_the_limit_on_budget_env(ray_session):
     at iteration 30; 2.8-3.0 at iterations 12-15 before Q^c bootstrapped on the time limit,
     which raises its overestimate of the realised cost-to-go from +1.0 to +2.5) but must keep
     spending: return == cost on this env."""
-    config = small_problem_config(SMPOConfig()).training(threshold_anneal_iterations=10)
+    # e_max: 10 iterations of 1,600 env steps.
+    config = small_problem_config(SMPOConfig()).training(threshold_anneal_env_steps=16_000)
     result = train(config, iterations=30)
     assert result["cost"] <= COST_LIMIT + 1.0
     assert result["return"] >= 0.3 * COST_LIMIT

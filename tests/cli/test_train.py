@@ -20,7 +20,8 @@ from tests.short_run import BATCH, SHORT_RUN
         (["--algo", "ppo", "--slack-upper", "0.5"], "--slack-upper applies to --algo pcrpo only"),
         (["--algo", "crpo", "--modulation-base", "2"], "--modulation-base applies to --algo smpo only"),
         (["--set", "lr"], "--set 'lr' is invalid: it must look like key=value"),
-        (["--preset", "omnisaf"], "--preset = 'omnisaf': unknown preset 'omnisaf'; choose one of ['omnisafe']"),
+        (["--preset", "omnisaf"],
+         "--preset = 'omnisaf': unknown preset 'omnisaf'; choose one of ['omnisafe', 'pcrpo-authors',"),
     ],
 )
 def test_invalid_arguments_name_flag_value_and_rule(argv, expected, capsys):

@@ -208,5 +208,5 @@ def test_preset_is_the_base_of_every_algorithms_settings(tmp_path):
 def test_unknown_preset_names_line_and_known_presets(tmp_path):
     path = _multi(tmp_path, "ppo-lag", "preset: omnisaf\n")
     line = _line_of(path, "preset:")
-    with pytest.raises(SpecError, match=rf"spec.yaml:{line}: preset: .*choose one of \['omnisafe'\]"):
+    with pytest.raises(SpecError, match=rf"spec.yaml:{line}: preset: .*choose one of \['omnisafe', 'pcrpo-authors',"):
         load_spec(path)

@@ -69,10 +69,10 @@ def test_two_trial_sweep_finishes(finished_run):
 
 
 def _assert_row_equals_trials(row: pd.Series, results: dict[int, list[dict]], k: int) -> None:
-    """Mean and std over seeds of each trial's mean over its last k iterations."""
-    for metric in ("return", "cost"):
-        finals = pd.Series([sum(r["env_runners"][f"episode_{metric}_mean"] for r in rs[-k:]) / k
-                            for rs in results.values()])
+    """Mean and std over seeds of each trial's mean over its last k iterations (the return and J_c
+    over the same window of finished episodes)."""
+    for metric, key in (("return", "episode_return_window_mean"), ("cost", "episode_cost_mean")):
+        finals = pd.Series([sum(r["env_runners"][key] for r in rs[-k:]) / k for rs in results.values()])
         assert row[f"{metric}_mean"] == pytest.approx(finals.mean())
         assert row[f"{metric}_std"] == pytest.approx(finals.std(ddof=1))
     assert row["seeds"] == 2 and row["finished"] == 2 and row["errored"] == 0
