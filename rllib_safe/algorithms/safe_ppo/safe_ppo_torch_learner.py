@@ -54,6 +54,11 @@ def masked_mean(values: torch.Tensor, batch: dict[str, Any]) -> torch.Tensor:
     return (values * mask).sum() / mask.sum()
 
 
+def clips_by_global_norm(config) -> bool:
+    """Whether ``config`` clips gradients by their global norm (RLlib: ``grad_clip`` 0 or None = no clipping)."""
+    return bool(config.grad_clip) and config.grad_clip_by == "global_norm"
+
+
 class SafePPOTorchLearner(FastUpdateMixin, PPOTorchLearner):
     """PPO learner with a cost critic; subclasses choose the policy's advantages.
 
@@ -105,17 +110,29 @@ class SafePPOTorchLearner(FastUpdateMixin, PPOTorchLearner):
     @override(PPOTorchLearner)
     def postprocess_gradients_for_module(self, *, module_id, config=None, module_gradients_dict):
         """RLlib's global-norm clipping per optimizer (and its norm metric), with foreach kernels."""
-        if not config.grad_clip or config.grad_clip_by != "global_norm":  # RLlib: 0 or None = no clipping
+        if not clips_by_global_norm(config):
             return super().postprocess_gradients_for_module(
                 module_id=module_id, config=config, module_gradients_dict=module_gradients_dict
             )
-        clipped = {}
-        for optimizer_name, optimizer in self.get_optimizers_for_module(module_id):
-            grads = self.filter_param_dict_for_optimizer(module_gradients_dict, optimizer)
-            norm = clip_by_global_norm_(list(grads.values()), config.grad_clip)
-            self.metrics.log_value((module_id, f"gradients_{optimizer_name}_global_norm"), norm, window=1)
-            clipped.update(grads)
-        return clipped
+        by_optimizer = {
+            name: self.filter_param_dict_for_optimizer(module_gradients_dict, optimizer)
+            for name, optimizer in self.get_optimizers_for_module(module_id)
+        }
+        self.clip_gradient_groups(module_id, {name: list(grads.values()) for name, grads in by_optimizer.items()},
+                                  config.grad_clip)
+        return {param_ref: grad for grads in by_optimizer.values() for param_ref, grad in grads.items()}
+
+    def clip_gradient_groups(self, module_id, groups: dict[str, list[torch.Tensor]], max_norm: float) -> list:
+        """Scales each group of gradients in place to a global norm of at most ``max_norm`` and logs its
+        norm before clipping (``gradients_<group>_global_norm``); returns the norms. Empty groups are
+        left out."""
+        norms = []
+        for name, grads in groups.items():
+            if grads:
+                norm = clip_by_global_norm_(grads, max_norm)
+                self.metrics.log_value((module_id, f"gradients_{name}_global_norm"), norm, window=1)
+                norms.append(norm)
+        return norms
 
     def start_epochs(self, columns: dict[str, dict[str, Any]]) -> None:
         """Target-KL early stopping: the policy before the update, on every row."""

@@ -75,7 +75,7 @@ from ray.rllib.core.columns import Columns
 from ray.rllib.evaluation.postprocessing import Postprocessing
 from ray.rllib.utils.annotations import override
 
-from rllib_safe.algorithms.safe_ppo.safe_ppo_torch_learner import SafePPOTorchLearner, masked_mean
+from rllib_safe.algorithms.safe_ppo.safe_ppo_torch_learner import SafePPOTorchLearner, clips_by_global_norm, masked_mean
 from rllib_safe.connectors.columns import COST_ADVANTAGES
 from rllib_safe.core import (
     PAPER_CONFLICT_ANGLE,
@@ -116,7 +116,6 @@ from rllib_safe.metrics import (
     mode_metric,
 )
 from rllib_safe.rllib_private import gradients_by_param_ref, zero_gradients
-from rllib_safe.speed.optim import clip_by_global_norm_
 
 #: Learner metric of each mode: 1.0 for the mode of an actor update, else 0.0.
 MODE_METRICS = {mode: mode_metric(name) for mode, name in zip(UpdateMode, UPDATE_MODES, strict=True)}
@@ -195,7 +194,7 @@ class SwitchingTorchLearner(SafePPOTorchLearner):
         (``gradients_<group>_global_norm``) and, as RLlib does, the norm over all of them
         (``gradients_default_optimizer_global_norm``).
         """
-        if not config.grad_clip or config.grad_clip_by != "global_norm":
+        if not clips_by_global_norm(config):
             return super().postprocess_gradients_for_module(
                 module_id=module_id, config=config, module_gradients_dict=module_gradients_dict
             )
@@ -207,12 +206,7 @@ class SwitchingTorchLearner(SafePPOTorchLearner):
         for param_ref, grad in module_gradients_dict.items():
             group = "actor" if param_ref in actor else "cost_critic" if param_ref in cost_critic else "critic"
             groups[group].append(grad)
-        norms = []
-        for name, grads in groups.items():
-            if grads:
-                norm = clip_by_global_norm_(grads, config.grad_clip)
-                self.metrics.log_value((module_id, f"gradients_{name}_global_norm"), norm, window=1)
-                norms.append(norm)
+        norms = self.clip_gradient_groups(module_id, groups, config.grad_clip)
         if norms:
             total = torch.linalg.vector_norm(torch.stack(norms))
             self.metrics.log_value((module_id, "gradients_default_optimizer_global_norm"), total, window=1)
