@@ -97,6 +97,16 @@ def lookup(result: dict, key: Key | str, default: Any = math.nan) -> Any:
     return default if value is missing else value
 
 
+def finite_numbers(flat_result: dict[str, Any]) -> dict[str, float]:
+    """The numeric, finite entries of a flattened result, as floats: what TensorBoard and the experiment
+    trackers take (they reject NaN, booleans and strings)."""
+    return {
+        key: float(value)
+        for key, value in flat_result.items()
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    }
+
+
 def _lookup_exactly(result: dict, key: Key, default: Any) -> Any:
     joined = flat(key)
     if joined in result:

@@ -26,12 +26,13 @@ the same directory shows. W&B's ``mode`` is W&B's: ``online`` needs ``wandb logi
 from __future__ import annotations
 
 import importlib.util
-import math
 import os
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from rllib_safe.metrics import finite_numbers
 
 #: The packages each tracker needs, and the extra of rllib-safe that installs them.
 TRACKER_PACKAGES = {"mlflow": "mlflow", "wandb": "wandb"}
@@ -92,15 +93,6 @@ def check_installed(settings: TrackingSettings, *, flags: dict[str, str] | None 
             )
 
 
-def finite_metrics(flat_result: dict[str, Any]) -> dict[str, float]:
-    """The numeric, finite entries of a flattened result (trackers reject NaN and strings)."""
-    return {
-        key: float(value)
-        for key, value in flat_result.items()
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    }
-
-
 def _wandb_init_kwargs(settings: WandbSettings, run_dir: Path) -> dict[str, Any]:
     """``wandb.init`` keywords: files under ``run_dir/wandb``, and the mode where one is given.
 
@@ -136,7 +128,7 @@ class RunTracker:
 
     def log_result(self, flat_result: dict[str, Any], step: int) -> None:
         """One iteration's numeric results at x = ``step`` (env steps sampled so far)."""
-        metrics = finite_metrics(flat_result)
+        metrics = finite_numbers(flat_result)
         if self.mlflow is not None:
             self.mlflow.log_metrics(metrics, step=step)
         if self.wandb is not None:

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rllib_safe.metrics import STEPS_KEY, TRAINING_ITERATION, flat
+from rllib_safe.metrics import STEPS_KEY, TRAINING_ITERATION, finite_numbers, flat
 
 CONFIG_FILE = "config.json"
 RESULTS_FILE = "results.jsonl"
@@ -55,8 +55,9 @@ def strict_json(value: Any) -> Any:
     return value
 
 
-def check_writable(run_dir: Path) -> None:
-    """RunDirError unless ``run_dir`` can be created and written, with room for checkpoints."""
+def check_writable(run_dir: Path, what: str = "run directory") -> None:
+    """RunDirError unless ``run_dir`` can be created and written, with room for checkpoints; the
+    message calls it ``what`` (a sweep's ``storage_path``)."""
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         probe = run_dir / f".write_check_{os.getpid()}"
@@ -66,11 +67,11 @@ def check_writable(run_dir: Path) -> None:
             os.fsync(file.fileno())
         probe.unlink()
     except OSError as err:
-        raise RunDirError(f"run directory {str(run_dir)!r} is not writable: {err.strerror or err}") from None
+        raise RunDirError(f"{what} {str(run_dir)!r} is not writable: {err.strerror or err}") from None
     free = shutil.disk_usage(run_dir).free
     if free < MIN_FREE_BYTES:
         raise RunDirError(
-            f"run directory {str(run_dir)!r} has {free / 2**20:.1f} MiB free; a run needs at least "
+            f"{what} {str(run_dir)!r} has {free / 2**20:.1f} MiB free; a run needs at least "
             f"{MIN_FREE_BYTES / 2**20:.0f} MiB for its checkpoints (RLLIB_SAFE_MIN_FREE_MB)."
         )
 
@@ -228,9 +229,8 @@ class RunFiles:
         self.results.write(json.dumps(flat_result, default=json_default) + "\n")
         self.results.flush()
         step = result_step(flat_result)
-        for key, value in flat_result.items():
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-                self.tensorboard.add_scalar(key, value, step)
+        for key, value in finite_numbers(flat_result).items():
+            self.tensorboard.add_scalar(key, value, step)
         self.tensorboard.flush()
 
     def save_checkpoint(self, algo) -> Path:
