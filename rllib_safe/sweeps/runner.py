@@ -91,10 +91,10 @@ def check_settings(spec: SweepSpec, *, local_cpus: float | None = None) -> None:
         if local_cpus is not None:
             _check_trial_fits(config, algorithm, local_cpus)
     try:
-        check_writable(Path(spec.storage_path).expanduser())
+        check_writable(Path(spec.storage_path).expanduser(), what="storage_path")
         check_installed(spec.tracking, flags={"mlflow": "tracking.mlflow", "wandb": "tracking.wandb"})
     except (RunDirError, TrackerError) as err:
-        raise SpecError(str(err).replace("run directory", "storage_path", 1)) from None
+        raise SpecError(str(err)) from None
     if spec.search is not None and spec.search.algorithm == "optuna" and importlib.util.find_spec("optuna") is None:
         raise SpecError("search.algorithm = 'optuna' needs the optuna package: pip install 'rllib-safe[search]' "
                         "(or give search.algorithm: random)")
