@@ -14,6 +14,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rllib_safe.trackers import DEFAULT_PROJECT
+
 #: Algorithm-specific flags and the ``--algo`` names they apply to.
 ALGORITHM_FLAGS: dict[str, tuple[str, ...]] = {
     "slack_upper": ("pcrpo",),
@@ -153,10 +155,11 @@ class TrainOptions(BaseModel):
     mlflow_uri: str | None = Field(None, description="with --mlflow: the tracking URI (default: MLFLOW_TRACKING_URI, "
                                    "else MLflow's own sqlite:///mlflow.db in the working directory)")
     mlflow_experiment: str | None = Field(None, min_length=1, description="with --mlflow: the experiment; default: "
-                                          "rllib-safe")
+                                          f"{DEFAULT_PROJECT}")
     wandb: bool = Field(False, description="log the run to Weights & Biases, files under RUN_DIR/wandb "
                         "(needs rllib-safe[wandb])")
-    wandb_project: str | None = Field(None, min_length=1, description="with --wandb: the project; default: rllib-safe")
+    wandb_project: str | None = Field(None, min_length=1, description="with --wandb: the project; default: "
+                                                                      f"{DEFAULT_PROJECT}")
     wandb_mode: Literal["online", "offline"] | None = Field(
         None, description="with --wandb: online (needs `wandb login`) or offline (`wandb sync` later); default: "
         "WANDB_MODE, else online")
