@@ -45,7 +45,7 @@ from pathlib import Path
 from benchmarks.learning_report import load_records, run_figures, write_report
 from benchmarks.learning_suites import REPO, SUITES, RunSpec, Suite, run_key
 from benchmarks.record import append, git_revision, set_torch_threads, stamped, start_ray, utc_now
-from rllib_safe.metrics import COST_KEY, RETURN_KEY, STEPS_KEY, flat, lookup
+from rllib_safe.metrics import COST_KEY, DIAGNOSTIC_KEYS, RETURN_KEY, STEPS_KEY, flat, lookup
 from rllib_safe.runs.loop import format_duration
 from rllib_safe.runs.run_dir import read_results, run_checkpoints
 
@@ -120,15 +120,21 @@ def measured(value) -> float | None:
 
 
 def curve_of(iterations: list[dict]) -> dict[str, list]:
-    return {
+    """Per iteration: env steps, return, J_c, and each of ``DIAGNOSTIC_KEYS`` the run logged."""
+    curve = {
         "env_steps": [int(r[flat(STEPS_KEY)]) for r in iterations],
         "return": [measured(lookup(r, RETURN_KEY, default=None)) for r in iterations],
         "cost": [measured(lookup(r, COST_KEY, default=None)) for r in iterations],
     }
+    for name, key in DIAGNOSTIC_KEYS.items():
+        values = [measured(lookup(r, key, default=None)) for r in iterations]
+        if any(value is not None for value in values):
+            curve[name] = values
+    return curve
 
 
 def rounded(curve: dict[str, list]) -> dict[str, list]:
-    return {key: [v if v is None or isinstance(v, int) else round(v, 2) for v in values]
+    return {key: [v if v is None or isinstance(v, int) else round(v, 4) for v in values]
             for key, values in curve.items()}
 
 
@@ -139,7 +145,8 @@ def record_of(suite: Suite, spec: RunSpec, run_dir: Path, meta: dict) -> dict:
     curve = curve_of(iterations)
     wall_s = sum(r["time_this_iter_s"] for r in iterations)
     return stamped({
-        "suite": suite.name, "tier": spec.tier, "task": spec.task, "algo": spec.algo, "seed": spec.seed,
+        "suite": suite.name, "tier": spec.tier, "task": spec.task, "algo": spec.algo, "variant": spec.variant,
+        "seed": spec.seed,
         "cost_limit": spec.cost_limit, "timesteps": spec.timesteps, "settings": spec.settings,
         "git_revision": meta["git_revision"],
         "started_at": meta["started_at"], "finished_at": utc_now(),
@@ -272,7 +279,7 @@ def start_worker(suite: Suite, spec: RunSpec, runs_dir: Path, cpu: int) -> subpr
     It gets a session of its own, so a Ctrl-C meant for the suite reaches it once, from
     :func:`stop_workers`, and not twice (a second one would cut its checkpoint short).
     """
-    log = runs_dir / "logs" / f"{spec.task}_{spec.algo}_seed{spec.seed}.log"
+    log = runs_dir / "logs" / f"{spec.task}_{spec.relative_dir().parent.name}_seed{spec.seed}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a") as output:
         child = subprocess.Popen(

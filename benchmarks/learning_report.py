@@ -79,12 +79,24 @@ def second_half_std(costs: list[float | None]) -> float | None:
     return float(half.std()) if half.size else None
 
 
+def second_half_mean(values: list[float | None]) -> float | None:
+    """Mean of a curve over the second half of the iterations (None where it has no value there)."""
+    half = second_half(values)
+    return float(half.mean()) if half.size else None
+
+
 def run_figures(curve: dict[str, list], cost_limit: float) -> dict[str, float | None]:
+    """The run's headline figures, and each diagnostic curve's mean over the second half
+    (``diagnostics``: the update-mode shares, SMPO's weights, the episode length, ...)."""
+    diagnostics = {name: second_half_mean(values) for name, values in curve.items()
+                   if name not in ("env_steps", "return", "cost")}
     return {
         "final_return": final_value(curve["return"]),
         "final_cost": final_value(curve["cost"]),
         "over_limit_fraction": over_limit_fraction(curve["cost"], cost_limit),
         "cost_std_second_half": second_half_std(curve["cost"]),
+        "diagnostics_second_half": {name: None if value is None else round(value, 4)
+                                    for name, value in diagnostics.items()},
     }
 
 
@@ -126,7 +138,8 @@ def summary_table(records: list[dict], suite: Suite) -> pd.DataFrame:
         task, algo, timesteps, cost_limit, _ = key
         reference = published(task, algo)
         row = {
-            "task": task, "algo": algo, "settings": describe_settings(members[0]["settings"]),
+            "task": task, "algo": algo, "variant": members[0].get("variant", ""),
+            "settings": describe_settings(members[0]["settings"]),
             "timesteps": timesteps, "cost_limit": cost_limit,
             "seeds": len(members), "seeds_planned": planned.get(key, len(members)),
             "env_steps_mean": float(np.mean([m["env_steps"] for m in members])),
@@ -166,7 +179,8 @@ def format_statistic(row: pd.Series, field: str) -> str:
 def display_table(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for _, row in table.iterrows():
-        shown = {"task": row["task"], "algorithm": row["algo"], "settings": row["settings"] or "-",
+        algorithm = f"{row['algo']} ({row['variant']})" if row["variant"] else row["algo"]
+        shown = {"task": row["task"], "algorithm": algorithm, "settings": row["settings"] or "-",
                  "seeds": f"{row['seeds']}/{row['seeds_planned']}"}
         shown |= {heading: format_statistic(row, field) for field, heading in METRICS.items()}
         reference = (row["published_return"], row["published_cost"])

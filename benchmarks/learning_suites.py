@@ -39,15 +39,21 @@ class RunSpec:
     cost_limit: float = COST_LIMIT
     settings: dict[str, Any] = field(default_factory=dict)
     tier: str = "minimum"
+    #: Names runs of one algorithm that differ in their settings (their directory); not part of the key.
+    variant: str = ""
 
     def key(self) -> str:
         return run_key(vars(self))
 
+    def label(self) -> str:
+        return f"{self.algo} ({self.variant})" if self.variant else self.algo
+
     def name(self) -> str:
-        return f"{self.algo} on {self.task}, seed {self.seed}"
+        return f"{self.label()} on {self.task}, seed {self.seed}"
 
     def relative_dir(self) -> Path:
-        return Path(self.task) / self.algo / f"seed{self.seed}"
+        algo_dir = f"{self.algo}-{self.variant}" if self.variant else self.algo
+        return Path(self.task) / algo_dir / f"seed{self.seed}"
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,26 @@ ENVS8 = Suite(
     checkpoint_every=5,
 )
 
+#: Issue 24's diagnosis of SMPO on SafetyPointCircle1-v0 (docs/algorithms.md section 3c): each
+#: variant changes one mechanism of the baseline, the defaults of 2026-12-07 written out so
+#: that a later change of the defaults does not change what this suite measures.
+SMPO_BASELINE = {"negative_reward_modulation": "penalise", "min_weight": -1.0, "modulation_units": "absolute"}
+SMPO_VARIANTS: dict[str, dict[str, Any]] = {
+    "baseline": {"overrides": SMPO_BASELINE},
+    "unclamped": {"overrides": SMPO_BASELINE | {"min_weight": None}},
+    "normalized": {"overrides": SMPO_BASELINE | {"modulation_units": "normalized"}},
+}
+SMPO_DIAGNOSIS = Suite(
+    name="smpo_diagnosis",
+    runs=interleaved([
+        RunSpec("SafetyPointCircle1-v0", "smpo", seed, 300_000, settings=settings, variant=variant)
+        for variant, settings in SMPO_VARIANTS.items()
+        for seed in range(2)
+    ]),
+    results_dir=REPO / "benchmarks" / "results",
+    checkpoint_every=5,
+)
+
 #: Seconds, not science: the code path of the standard suite on a budget that tests can afford.
 SMOKE_SETTINGS = {
     "num_env_runners": 0,
@@ -128,7 +154,7 @@ SMOKE = Suite(
     checkpoint_every=2,
 )
 
-SUITES = {suite.name: suite for suite in (STANDARD, ENVS8, SMOKE)}
+SUITES = {suite.name: suite for suite in (STANDARD, ENVS8, SMPO_DIAGNOSIS, SMOKE)}
 
 #: OmniSafe's benchmark (docs/algorithms.md section 5): mean final return / cost over seeds,
 #: 1e7 env steps, d = 25. Only PPO and PPOLag are also rllib-safe algorithms.

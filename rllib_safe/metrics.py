@@ -308,6 +308,24 @@ MODULATION_METRICS = (
 )
 
 
+#: The curves the learning benchmark keeps per run beside return and J_c (curve name -> key):
+#: what each algorithm steers by, so that "why" can be read from a results file. A curve is
+#: kept only where the run logged it.
+DIAGNOSTIC_KEYS: dict[str, Key] = {
+    "episode_length": EPISODE_LENGTH_KEY,
+    "cost_this_iteration": ITERATION_COST_KEY,
+    "cost_estimate": EPISODE_COST_ESTIMATE_KEY,
+    "lagrangian_multiplier": LAGRANGIAN_MULTIPLIER_KEY,
+    **{name: module_key(name) for name in MODE_METRICS},
+    "line_search_accepted": module_key(LINE_SEARCH_ACCEPTED),
+    "cos_angle": module_key(COS_ANGLE),
+    **{name: module_key(name) for name in MODULATION_METRICS},
+    "qc_mean": module_key(QC_MEAN),
+    "qc_prediction_bias": module_key(QC_PREDICTION_BIAS),
+    "critic_gradient_advantage_abs_mean": module_key(CRITIC_GRADIENT_ADVANTAGE_ABS_MEAN),
+}
+
+
 # -- A run's summary.json (``rllib_safe.runs.loop.summarize``) -------------------------------
 
 #: The last iteration's ``RETURN_KEY`` and ``COST_KEY`` (J_c) values.

@@ -12,11 +12,12 @@ from benchmarks.learning_report import (
     final_value,
     load_records,
     over_limit_fraction,
+    run_figures,
     second_half_std,
     seed_band,
     summary_table,
 )
-from benchmarks.learning_suites import SMOKE, STANDARD, run_key
+from benchmarks.learning_suites import SMOKE, SMPO_DIAGNOSIS, STANDARD, run_key
 
 
 def test_final_value_is_the_mean_of_the_last_tenth_of_iterations_rounded_up():
@@ -34,6 +35,28 @@ def test_second_half_figures_start_at_the_middle_iteration():
     # Second half [30, None, 10]: the unmeasured iteration is left out.
     assert over_limit_fraction([None, None, None, 30.0, None, 10.0], 25.0) == 0.5
     assert second_half_std([None, None, None, 30.0, None, 10.0]) == 10.0
+
+
+def test_curves_keep_the_diagnostics_a_run_logged_and_their_second_half_means():
+    iterations = [
+        {"num_env_steps_sampled_lifetime": 4000 * i, "env_runners/episode_cost_mean": 30.0,
+         "learners/default_policy/modulation_weight_mean": weight,
+         "learners/default_policy/mode_cost": float("nan") if i == 1 else 1.0}
+        for i, weight in enumerate([0.9, 0.5, 0.1, -0.1], start=1)
+    ]
+    curve = learning.curve_of(iterations)
+    assert curve["modulation_weight_mean"] == [0.9, 0.5, 0.1, -0.1]
+    assert curve["mode_cost"] == [None, 1.0, 1.0, 1.0]
+    assert "lagrangian_multiplier" not in curve  # not logged by this run: no curve of Nones
+    diagnostics = run_figures(curve, 25.0)["diagnostics_second_half"]
+    assert diagnostics["modulation_weight_mean"] == pytest.approx(0.0)
+    assert diagnostics["mode_cost"] == 1.0
+
+
+def test_variants_of_one_algorithm_train_in_their_own_directories():
+    directories = {run.relative_dir() for run in SMPO_DIAGNOSIS.runs}
+    assert len(directories) == len(SMPO_DIAGNOSIS.runs)
+    assert len({run.key() for run in SMPO_DIAGNOSIS.runs}) == len(SMPO_DIAGNOSIS.runs)
 
 
 def test_seed_band_interpolates_every_seed_onto_the_steps_all_of_them_cover():
