@@ -7,12 +7,13 @@ makes the same ids usable as ``config.environment(id)`` in RLlib.
 
 from rllib_safe.envs.errors import MissingCostError, UnknownEnvError, UnsupportedEnvError
 from rllib_safe.envs.registry import env_creator, known_env_ids, make_env, register_envs
-from rllib_safe.envs.wrappers import CostContract, CostWrapper, SixTupleToFiveTuple, Transition
+from rllib_safe.envs.wrappers import CostContract, CostWrapper, ObserveEpisodeCost, SixTupleToFiveTuple, Transition
 
 __all__ = [
     "CostContract",
     "CostWrapper",
     "MissingCostError",
+    "ObserveEpisodeCost",
     "SixTupleToFiveTuple",
     "Transition",
     "UnknownEnvError",

@@ -11,7 +11,7 @@ import gymnasium as gym
 from rllib_safe.envs import compat, skybox
 from rllib_safe.envs.errors import UnknownEnvError, UnsupportedEnvError
 from rllib_safe.envs.safety_mujoco import TASKS
-from rllib_safe.envs.wrappers import CostContract, SixTupleToFiveTuple
+from rllib_safe.envs.wrappers import CostContract, ObserveEpisodeCost, SixTupleToFiveTuple, check_observe_episode_cost
 
 # Safety-gymnasium multi-agent ids: "Safety2x4AntVelocity-v0", "Safety9|8HumanoidVelocity-v0",
 # "SafetyPointMultiGoal1-v0", ...
@@ -45,14 +45,24 @@ def known_env_ids() -> list[str]:
     return sorted([*native, *map(_gymnasium_variant, native), *TASKS])
 
 
-def make_env(env_id: str, *, render_mode: str | None = None, **kwargs: Any) -> gym.Env:
+def make_env(
+    env_id: str, *, render_mode: str | None = None, observe_episode_cost: float | None = None, **kwargs: Any
+) -> gym.Env:
     """Build ``env_id`` as a gymnasium 5-tuple env whose ``info["cost"]`` is a float >= 0.
 
     Ids: safety-gymnasium's (native ``SafetyPointGoal1-v0`` or ``SafetyPointGoal1Gymnasium-v0``),
     Safety-MuJoCo's (``SafetyMujocoHopper-v0``, see :mod:`.safety_mujoco`) or any gymnasium id whose
     env puts the cost in ``info["cost"]`` (otherwise the first step raises ``MissingCostError``).
     ``kwargs`` go to the env's constructor. Navigation tasks without rendering skip the skybox.
+
+    ``observe_episode_cost`` (off by default): the budget d to divide the episode's cost so far by;
+    when given, that share of the budget spent becomes one more entry at the end of the (1-D Box)
+    observation (:class:`~rllib_safe.envs.wrappers.ObserveEpisodeCost`, outermost). SMPO's
+    modulation depends on C_t, which is otherwise not in the observation. From RLlib:
+    ``config.environment(env_config={"observe_episode_cost": 25.0})``.
     """
+    if observe_episode_cost is not None:
+        check_observe_episode_cost(observe_episode_cost)  # before the env is built
     _prepare()
     if _MULTI_AGENT.search(env_id):
         raise UnsupportedEnvError(
@@ -68,7 +78,10 @@ def make_env(env_id: str, *, render_mode: str | None = None, **kwargs: Any) -> g
         env = gym.make(env_id, render_mode=render_mode, **kwargs)
     else:
         raise UnknownEnvError(env_id, [*known_env_ids(), *gym.registry])
-    return CostContract(env)
+    env = CostContract(env)
+    if observe_episode_cost is not None:
+        env = ObserveEpisodeCost(env, observe_episode_cost)
+    return env
 
 
 def env_creator(env_id: str, config: dict | None = None) -> gym.Env:
