@@ -293,6 +293,8 @@ MODULATION_WEIGHT_NEGATIVE_FRACTION = "modulation_weight_negative_fraction"
 MODULATION_WEIGHT_CLAMPED_FRACTION = "modulation_weight_clamped_fraction"
 QC_CLIPPED_FRACTION = "qc_clipped_fraction"
 MODULATION_THRESHOLD = "modulation_threshold"
+#: 1.0 where the update was modulated, 0.0 during the warm-up (``modulation_warmup_env_steps``).
+MODULATION_ACTIVE = "modulation_active"
 RAW_REWARD_MEAN = "raw_reward_mean"
 REWARD_ADVANTAGE_STD = "advantage_std"
 
@@ -303,6 +305,7 @@ MODULATION_METRICS = (
     MODULATION_WEIGHT_CLAMPED_FRACTION,
     QC_CLIPPED_FRACTION,
     MODULATION_THRESHOLD,
+    MODULATION_ACTIVE,
     RAW_REWARD_MEAN,
     REWARD_ADVANTAGE_STD,
 )

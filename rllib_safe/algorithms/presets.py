@@ -1,4 +1,4 @@
-"""Named sets of ``training()`` settings: one word to reproduce a reference library's schedule.
+"""Named sets of settings: one word to reproduce a reference library's or paper's setup.
 
 ``PRESETS["omnisafe"]`` is OmniSafe 0.5's on-policy schedule (``configs/on-policy/PPOLag.yaml``,
 shared by its first-order on-policy algorithms): 20,000 env steps per iteration, 40 epochs of
@@ -53,6 +53,49 @@ pcrpo-reacher              SafetyMujocoReacher-v1            40      (0, -inf)
 pcrpo-hopper               SafetyHopperVelocity-v1           25      (9, -9)
 =========================  ================================  ======  ============
 
+SMPO presets, SMPO's only (they set SMPO's own settings; docs/algorithms.md sections 3 and 3b):
+
+``PRESETS["smpo-paper"]``: the modulation as the paper (arXiv 2504.03040) writes it, with
+rllib-safe's PPO schedule: r~ = f r for every reward (a negative reward times a negative f
+becomes a bonus), f unclamped, b = 3, d' relaxed from 2d to d over e_max = 50 epochs of
+20,000 env steps, no warm-up, the term through Q^c at weight 1, Q^c regularised on its weights.
+
+``PRESETS["smpo-authors"]``: SMPO as the authors' public code runs it (``jajajag/smpo`` at
+8d512ee; "code" below: ``algos/smpo.py``, ``algos/ppo_core.py``, ``critics/safety_critic.py``,
+``utils/weighting.py``, ``envs/reward_shaping.py``; "3b": docs/algorithms.md section 3b):
+
+====================================  =============  ==================================================
+setting                               value          source
+====================================  =============  ==================================================
+modulation_target                     advantage      code: f times the standardised GAE advantage
+reward_shift                          episode_min.   code: rewards shifted by minus the episode's lowest
+min_weight                            -5             code: f clamped to [-5, 5] (f <= 1 for x >= 0, so
+                                                     the upper bound never binds)
+modulation_base                       4              3b (config.yaml at 8d512ee reads 3: --set
+                                                     modulation_base=3 gives that reading)
+modulation_warmup_env_steps           100,000        code: plain PPO for 5 epochs of 20,000 (3b)
+threshold_anneal_env_steps            1,000,000      code: e_max = 50 epochs of 20,000 (3b)
+critic_gradient_estimator             same_state     code: -0.1 W log pi(a'|s), a' ~ pi(.|s)
+critic_gradient_coeff                 0.1            code: EXTRA_COEF
+qc_regularizer / qc_l2                prediction 0.1 code: MSE + 0.1 mean(Q^c^2)
+qc_target_tau                         1              code: no target network
+qc_lr                                 3e-4           code: one Adam lr for both
+cost_gamma                            0.99           code: Q^c's target uses gamma
+train_batch_size_per_learner          20,000         3b: 20,000 steps per epoch (config.yaml at
+                                                     8d512ee reads 30,000)
+minibatch_size / num_epochs           20,000 / 80    code: 80 full-batch policy (and Q^c) updates
+target_kl                             None           code: no KL early stop
+lr / gamma / lambda_ / clip_param     3e-4 / 0.99 /  code (ppo_core.py, config.yaml)
+                                      0.95 / 0.2
+grad_clip                             0.5            code: PPOLoss.max_grad_norm (Q^c: 1.0 there)
+entropy_coeff                         0              code: ent_coef 0
+model_config                          256-256 tanh   code: actor, critic (Q^c: 256-256 ReLU there)
+====================================  =============  ==================================================
+
+Not reproduced: the authors' single scalar observation normaliser (rllib-safe normalises each
+dimension), their initial log-std of -0.5, Q^c's ReLU and softplus output, and their slips
+(section 3b: a Q^c target that ignores episode ends, costs rebuilt from a clamped running sum).
+
     config.training(**PRESETS["omnisafe"])            # Python; later settings override
     rllib-safe train --preset omnisafe                # CLI; --set and flags override
     preset: omnisafe                                  # sweep spec; training: and the axes override
@@ -94,6 +137,48 @@ PRESETS["pcrpo-authors"] = {
     "reward_weight": 0.5,
     "conflict_angle": 90.0,
     "warmup_env_steps": 40 * 16_000,
+}
+
+#: The paper's literal modulation with rllib-safe's schedule (module docstring).
+PRESETS["smpo-paper"] = {
+    "modulation_target": "reward",
+    "negative_reward_modulation": "paper",
+    "min_weight": None,
+    "modulation_base": 3.0,
+    "reward_shift": "none",
+    "modulation_warmup_env_steps": 0,
+    "critic_gradient_estimator": "next_state",
+    "critic_gradient_coeff": 1.0,
+    "qc_regularizer": "weight_l2",
+}
+
+#: SMPO as the authors' public code runs it (the module docstring gives each value's source).
+PRESETS["smpo-authors"] = {
+    "modulation_target": "advantage",
+    "reward_shift": "episode_minimum",
+    "min_weight": -5.0,
+    "modulation_base": 4.0,
+    "modulation_warmup_env_steps": 100_000,
+    "threshold_anneal_env_steps": 1_000_000,
+    "critic_gradient_estimator": "same_state",
+    "critic_gradient_coeff": 0.1,
+    "qc_regularizer": "prediction_l2",
+    "qc_l2": 0.1,
+    "qc_target_tau": 1.0,
+    "qc_lr": 3e-4,
+    "cost_gamma": 0.99,
+    "train_batch_size_per_learner": 20_000,
+    "minibatch_size": 20_000,
+    "num_epochs": 80,
+    "target_kl": None,
+    "lr": 3e-4,
+    "gamma": 0.99,
+    "lambda_": 0.95,
+    "clip_param": 0.2,
+    "grad_clip": 0.5,
+    "grad_clip_by": "global_norm",
+    "entropy_coeff": 0.0,
+    "model_config": {"fcnet_hiddens": [256, 256], "fcnet_activation": "tanh"},
 }
 
 #: Per task of the PCRPO paper: (preset, env id, d, h+, h-), as the authors report them.

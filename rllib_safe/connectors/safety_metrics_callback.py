@@ -6,7 +6,12 @@ from __future__ import annotations
 
 from ray.rllib.callbacks.callbacks import RLlibCallback
 
-from rllib_safe.connectors.columns import CUMULATIVE_COST_INFO, EPISODE_LENGTH_INFO, EPISODE_RETURN_INFO
+from rllib_safe.connectors.columns import (
+    CUMULATIVE_COST_INFO,
+    EPISODE_LENGTH_INFO,
+    EPISODE_RETURN_INFO,
+    EPISODE_REWARD_MINIMUM_INFO,
+)
 from rllib_safe.envs.errors import MissingCostError
 from rllib_safe.metrics import COST_RATE
 
@@ -15,7 +20,9 @@ class SafetyMetricsCallback(RLlibCallback):
     """Tracks the undiscounted episode cost on the EnvRunners.
 
     Each step's info dict carries ``cumulative_cost``: the cost accumulated in the episode up
-    to and including that step (0 in the reset info). The learner connectors read it to
+    to and including that step (0 in the reset info), and ``episode_reward_minimum``, min(0, the
+    lowest reward so far; SMPO's reward shift), for envs without ``CostContract``, which keeps
+    both itself. The learner connectors read the cost to
     build the cost-so-far column, correctly across episode chunks, and the algorithm reads
     it from the last info of each finished episode to measure J_c on the driver
     (``SafePPO``): a window over episodes cannot be kept per EnvRunner. Finished episodes
@@ -37,6 +44,7 @@ class SafetyMetricsCallback(RLlibCallback):
         info = episode.get_infos(-1)
         if CUMULATIVE_COST_INFO not in info:
             info[CUMULATIVE_COST_INFO] = 0.0
+            info[EPISODE_REWARD_MINIMUM_INFO] = 0.0
             self._tracked_episodes.add(episode.id_)
 
     @property
@@ -51,8 +59,10 @@ class SafetyMetricsCallback(RLlibCallback):
         info = episode.get_infos(-1)
         if "cost" not in info:
             raise MissingCostError(env_runner.env if env_runner is not None else "The env")
-        previous = episode.get_infos(-2).get(CUMULATIVE_COST_INFO, 0.0)
-        info[CUMULATIVE_COST_INFO] = previous + float(info["cost"])
+        previous = episode.get_infos(-2)
+        info[CUMULATIVE_COST_INFO] = previous.get(CUMULATIVE_COST_INFO, 0.0) + float(info["cost"])
+        reward = float(episode.get_rewards(-1))
+        info[EPISODE_REWARD_MINIMUM_INFO] = min(previous.get(EPISODE_REWARD_MINIMUM_INFO, 0.0), reward)
 
     def on_episode_end(self, *, episode, env_runner, metrics_logger, prev_episode_chunks=None, **kwargs) -> None:
         self._tracked_episodes.discard(episode.id_)

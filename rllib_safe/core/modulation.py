@@ -26,6 +26,17 @@ r~ = r + (f - 1) s(r) with s = d r~ / d f:
 "penalise" (s = |r|: r~ = f r for r >= 0, (2 - f) r for r < 0; a lower weight never makes
 any reward better, a penalty never becomes a bonus), "unmodulated" (s = max(r, 0): only
 r >= 0 is scaled) and "paper" (s = r: r~ = f r).
+
+Where f acts (``ModulationTarget``). The paper modulates the reward ("reward": the critic and
+GAE learn r~). The authors' public code (``jajajag/smpo``, ``algos/smpo.py``) multiplies the
+standardised GAE advantage of the unmodulated reward instead ("advantage": A~ = f A, the critic
+learns the unmodulated return); a negative f then reverses the advantage's sign.
+
+Reward shift (``RewardShift``, before either). The authors' code learns from rewards shifted so
+that none is negative: r_t - min(0, min_{k <= t} r_k), the lowest reward so far in the episode
+("episode_minimum", ``envs/reward_shaping.py`` there). ``reward_offset`` adds a constant to every
+reward the learner sees (a diagnostic: on tasks that never end early it leaves the optimal
+policy unchanged). Returns are always reported in the env's rewards.
 """
 
 from __future__ import annotations
@@ -38,16 +49,22 @@ from torch import Tensor
 
 __all__ = [
     "WEIGHT_FLOOR",
+    "ModulationTarget",
     "ModulationUnits",
     "NegativeRewardModulation",
+    "RewardShift",
     "modulate_rewards",
     "modulation_weight",
     "modulation_weight_derivative",
+    "resampled_action_weights",
     "reward_weight_sensitivity",
+    "shift_rewards",
 ]
 
 ModulationUnits = Literal["absolute", "normalized"]
 NegativeRewardModulation = Literal["penalise", "unmodulated", "paper"]
+ModulationTarget = Literal["reward", "advantage"]
+RewardShift = Literal["none", "episode_minimum"]
 
 #: The lowest weight any setting produces (see "Range" above).
 WEIGHT_FLOOR = -1e6
@@ -170,3 +187,25 @@ def modulate_rewards(rewards: Tensor, weight: Tensor, negative_rewards: Negative
     closer to (or past) the budget never makes a reward better, and a penalty stays one.
     """
     return rewards + (weight - 1.0) * reward_weight_sensitivity(rewards, negative_rewards)
+
+
+def shift_rewards(rewards: Tensor, *, offset: float = 0.0, episode_reward_minimum: Tensor | None = None) -> Tensor:
+    """The rewards SMPO learns from: r_t + offset - m_t, m_t = min(0, lowest reward of the episode up to t).
+
+    With ``episode_reward_minimum`` (m_t <= 0, the authors' per-episode shift) and offset >= 0,
+    every shifted reward is >= 0. Without it only the constant ``offset`` is added.
+    """
+    shifted = rewards + offset if offset else rewards
+    if episode_reward_minimum is not None:
+        shifted = shifted - episode_reward_minimum.clamp(max=0.0)
+    return shifted
+
+
+def resampled_action_weights(reward_to_go: Tensor, resampled_cost_q: Tensor, weight_grad: Tensor) -> Tensor:
+    """W_t = G_t Q^c(s_t, a') f'(x_t), a' ~ pi(.|s_t): the authors' weight of -log pi(a'|s_t).
+
+    The authors' code (``jajajag/smpo``, ``algos/smpo.py``) adds -0.1 mean(W log pi(a'|s_t)) to
+    PPO's loss, a' sampled once per update at the same state, G_t the discounted reward-to-go,
+    f' = df/dQ^c (0 where Q^c was clipped or f clamped). In reward x cost units: no normalisation.
+    """
+    return reward_to_go * resampled_cost_q * weight_grad

@@ -176,13 +176,14 @@ def check_warmup_fits(config, timesteps: int) -> None:
         return
     steps = warmup_steps()
     if steps >= timesteps:
+        name = getattr(config, "warmup_setting", "warmup_env_steps")  # the setting the user gives
         old = getattr(config, "warmup_iterations", None)
-        given = f"`warmup_env_steps` = {steps!r}"
+        given = f"`{name}` = {steps!r}"
         if old is not None:
             given = f"`warmup_iterations` = {old!r} (= {steps} env steps)"
         raise ConfigError(
             f"{given} is invalid: the warm-up must be shorter than the run (--timesteps {timesteps}): "
-            f"use warmup_env_steps < {timesteps} (0: no warm-up), or a longer --timesteps."
+            f"use {name} < {timesteps} (0: no warm-up), or a longer --timesteps."
         )
 
 

@@ -107,7 +107,7 @@ def test_preset_applies_to_every_algorithm_and_later_settings_win(algo):
 
 
 def test_unknown_preset_lists_the_known_ones():
-    known = r"\[.*'omnisafe', 'pcrpo-authors'.*'pcrpo-walker2d'\]"
+    known = r"\[.*'omnisafe', 'pcrpo-authors'.*'pcrpo-walker2d', 'smpo-authors', 'smpo-paper'\]"
     with pytest.raises(ValueError, match=rf"unknown preset 'omnisaf'; choose one of {known}"):
         preset_settings("omnisaf")
 
@@ -123,3 +123,38 @@ def test_train_options_preset_then_flags_then_set():
     )
     config = build_config(options.algo, options.env, options.settings(), preset=options.preset)
     assert (config.num_epochs, config.target_kl, config.cost_limit) == (5, 0.02, 10.0)
+
+
+def test_smpo_presets_set_the_papers_and_the_authors_reading():
+    paper, authors = PRESETS["smpo-paper"], PRESETS["smpo-authors"]
+    assert paper["negative_reward_modulation"] == "paper" and paper["min_weight"] is None
+    assert paper["modulation_warmup_env_steps"] == 0 and paper["modulation_target"] == "reward"
+    # jajajag/smpo: f on the advantage, rewards shifted >= 0, f in [-5, 5], b = 4, 5 epochs of PPO
+    # first, the term -0.1 W log pi(a'|s) at the same state, Q^c's L2 on its predictions, 256-256.
+    assert authors["modulation_target"] == "advantage" and authors["reward_shift"] == "episode_minimum"
+    assert (authors["min_weight"], authors["modulation_base"]) == (-5.0, 4.0)
+    assert authors["modulation_warmup_env_steps"] == 5 * 20_000
+    assert authors["threshold_anneal_env_steps"] == 50 * 20_000
+    assert (authors["critic_gradient_estimator"], authors["critic_gradient_coeff"]) == ("same_state", 0.1)
+    assert (authors["qc_regularizer"], authors["qc_l2"]) == ("prediction_l2", 0.1)
+    assert authors["model_config"]["fcnet_hiddens"] == [256, 256]
+    for name in ("smpo-paper", "smpo-authors"):
+        config = build_config("smpo", "SafetyPointGoal1-v0", preset=name)
+        for key, value in PRESETS[name].items():
+            if key == "model_config":
+                assert config.model_config.items() >= value.items(), name
+            else:
+                assert getattr(config, key) == value, (name, key)
+
+
+@pytest.mark.parametrize("algo", ["ppo", "ppo-lag", "crpo", "pcrpo"])
+def test_smpo_presets_are_refused_by_other_algorithms(algo):
+    with pytest.raises(ValueError, match="modulation"):
+        build_config(algo, "SafetyPointGoal1-v0", preset="smpo-authors")
+
+
+def test_an_smpo_warm_up_as_long_as_the_run_is_refused_before_ray_starts(ray_must_not_start, tmp_path):
+    options = TrainOptions(algo="smpo", env="SafetyPointCircle1-v0", preset="smpo-authors", timesteps=100_000,
+                           run_dir=tmp_path / "run")
+    with pytest.raises(UsageError, match=r"`modulation_warmup_env_steps` = 100000 is invalid.*shorter than the run"):
+        prepare_run(options)

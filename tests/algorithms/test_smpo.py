@@ -8,17 +8,22 @@ import pytest
 import torch
 from ray.rllib.core.columns import Columns
 from ray.rllib.env.single_agent_episode import SingleAgentEpisode
+from ray.rllib.evaluation.postprocessing import Postprocessing
 
 from rllib_safe.algorithms import algorithm_class
 from rllib_safe.algorithms.smpo import SMPO, SMPOConfig
 from rllib_safe.algorithms.smpo.smpo_torch_learner import sarsa_targets
 from rllib_safe.connectors import AddTransitionColumnsToTrainBatch, ModulateRewards, RecordEpisodeEnds
-from rllib_safe.connectors.columns import COST_SO_FAR
+from rllib_safe.connectors.columns import COST_SO_FAR, EPISODE_REWARD_MINIMUM
 from rllib_safe.connectors.modulated_rewards import (
     COST_Q_CLIPPED,
     MODULATED_REWARD_GRAD,
     MODULATION_WEIGHT,
+    MODULATION_WEIGHT_GRAD,
     RAW_REWARDS,
+    RESAMPLED_ACTION_WEIGHTS,
+    RESAMPLED_COST_Q,
+    ModulateAdvantages,
 )
 from rllib_safe.connectors.transition_columns import (
     COST_BOOTSTRAP_MASK,
@@ -77,6 +82,13 @@ def test_registry_and_defaults():
         ("cost_limit", 0.0),
         ("cost_limit", 1e-7),
         ("cost_limit", float("inf")),
+        ("modulation_target", "return"),
+        ("reward_shift", "episode_min"),
+        ("reward_offset", float("nan")),
+        ("modulation_warmup_env_steps", -1),
+        ("modulation_warmup_env_steps", 1.5),
+        ("critic_gradient_estimator", "reinforce"),
+        ("qc_regularizer", "l1"),
     ],
 )
 def test_validate_names_field_and_value(field, value):
@@ -182,6 +194,61 @@ def test_modulation_connector_clamps_weight_and_zeroes_its_gradient():
     assert -1.0 < out[MODULATION_WEIGHT][0] < 1.0 and out[MODULATED_REWARD_GRAD][0] < 0
 
 
+def _signed_reward_batch():
+    """Rewards 1, -2, 0.5 with the episode minima 0, -2, -2 (the authors' shift: 1, 0, 2.5)."""
+    return {
+        "p": {
+            Columns.OBS: torch.tensor([[0.0], [1.0], [3.0]]),  # Q^c, read by _FixedCostQ
+            Columns.ACTIONS: torch.zeros(3),
+            Columns.REWARDS: torch.tensor([1.0, -2.0, 0.5]),
+            COST_SO_FAR: torch.tensor([0.0, 1.0, 2.0]),
+            EPISODE_REWARD_MINIMUM: torch.tensor([0.0, -2.0, -2.0]),
+        }
+    }
+
+
+def test_advantage_target_learns_the_shifted_rewards_and_weights_the_advantages():
+    connector = ModulateRewards(
+        base=4.0, units="absolute", min_weight=-5.0, negative_rewards="paper",
+        target="advantage", reward_shift="episode_minimum", reward_offset=0.0,
+    )
+    connector.threshold = 4.0
+    out = connector(rl_module={"p": _FixedCostQ()}, batch=_signed_reward_batch(), episodes=[])["p"]
+    assert out[RAW_REWARDS].tolist() == [1.0, -2.0, 0.5]
+    assert out[Columns.REWARDS].tolist() == [1.0, 0.0, 2.5]  # shifted, not modulated: the critic learns these
+    x = torch.tensor([0.0, 2.0, 5.0])  # C_t + clip(Q^c, 0, d')
+    weight = modulation_weight(x, 4.0, base=4.0, units="absolute", min_weight=-5.0)
+    assert out[MODULATION_WEIGHT] == pytest.approx(weight)
+    assert out[MODULATION_WEIGHT][2] < 0  # past d': the advantage's sign flips
+
+    out[Postprocessing.ADVANTAGES] = torch.tensor([1.0, -1.0, 2.0])
+    out[Postprocessing.VALUE_TARGETS] = torch.tensor([3.0, 2.0, 1.0])
+    out[RESAMPLED_COST_Q] = torch.tensor([0.5, 1.0, 2.0])
+    after = ModulateAdvantages(target="advantage", resample_actions=True)(
+        rl_module={}, batch={"p": out}, episodes=[]
+    )["p"]
+    assert after[Postprocessing.ADVANTAGES] == pytest.approx(weight * torch.tensor([1.0, -1.0, 2.0]))
+    expected = torch.tensor([3.0, 2.0, 1.0]) * torch.tensor([0.5, 1.0, 2.0]) * out[MODULATION_WEIGHT_GRAD]
+    assert after[RESAMPLED_ACTION_WEIGHTS] == pytest.approx(expected)
+    assert (after[RESAMPLED_ACTION_WEIGHTS] <= 0).all()  # G >= 0, Q^c >= 0, f' <= 0
+
+
+def test_warm_up_leaves_the_shifted_rewards_unmodulated():
+    connector = ModulateRewards(
+        base=3.0, units="absolute", min_weight=-1.0, negative_rewards="penalise",
+        target="reward", reward_shift="none", reward_offset=0.05,
+    )
+    connector.threshold = 1.0
+    connector.active = False
+    out = connector(rl_module={"p": _FixedCostQ()}, batch=_signed_reward_batch(), episodes=[])["p"]
+    assert out[Columns.REWARDS] == pytest.approx(torch.tensor([1.05, -1.95, 0.55]))
+    assert out[MODULATION_WEIGHT].tolist() == [1.0, 1.0, 1.0]
+    assert out[MODULATED_REWARD_GRAD].tolist() == [0.0, 0.0, 0.0]
+    connector.active = True
+    out = connector(rl_module={"p": _FixedCostQ()}, batch=_signed_reward_batch(), episodes=[])["p"]
+    assert out[MODULATION_WEIGHT][2] == -1.0  # the same batch, modulated once the warm-up is over
+
+
 def test_modulation_connector_needs_threshold():
     connector = ModulateRewards(base=3.0, units="absolute", min_weight=None, negative_rewards="penalise")
     with pytest.raises(RuntimeError, match="threshold"):
@@ -248,6 +315,12 @@ def test_transition_columns_mask_chunk_ends_and_phantom_steps():
         ("BudgetEnv", {"use_dynamic_threshold": False, "qc_l2": 0.0, "min_weight": None}),
         ("BudgetEnv", {"negative_reward_modulation": "paper", "modulation_units": "normalized"}),
         ("RiskySafeEnv", {"modulation_base": 2.0, "negative_reward_modulation": "unmodulated"}),
+        ("BudgetEnv", {  # the authors' formulation (presets.PRESETS["smpo-authors"]) on a small batch
+            "modulation_target": "advantage", "reward_shift": "episode_minimum", "min_weight": -5.0,
+            "critic_gradient_estimator": "same_state", "critic_gradient_coeff": 0.1,
+            "qc_regularizer": "prediction_l2", "qc_target_tau": 1.0,
+        }),
+        ("RiskySafeEnv", {"reward_offset": 0.05, "modulation_units": "normalized"}),
     ],
 )
 def test_ablations_build_and_train_one_iteration(ray_session, env, ablation):
@@ -267,8 +340,26 @@ def test_ablations_build_and_train_one_iteration(ray_session, env, ablation):
         "advantage_std",
         "qc_loss",
         "qc_prediction_error",
+        "critic_gradient_advantage_abs_mean",
     ):
+        if key == "critic_gradient_advantage_abs_mean" and not ablation.get("critic_gradient_coeff", 1.0):
+            continue
         assert np.isfinite(learner[key]), key
+    assert learner["modulation_active"] == 1.0
+
+
+def test_warm_up_trains_plain_ppo_and_cost_critic_then_modulates(ray_session):
+    config = small_problem_config(SMPOConfig(), "BudgetEnv").training(
+        train_batch_size_per_learner=200, minibatch_size=100, num_epochs=1, modulation_warmup_env_steps=200
+    )
+    algo = config.build_algo()
+    try:
+        first, second = (algo.train()["learners"]["default_policy"] for _ in range(2))
+    finally:
+        algo.stop()
+    assert first["modulation_active"] == 0.0 and first["modulation_weight_mean"] == 1.0
+    assert np.isfinite(first["qc_loss"])  # Q^c learns during the warm-up
+    assert second["modulation_active"] == 1.0
 
 
 def _module_weights(learner) -> dict[str, np.ndarray]:

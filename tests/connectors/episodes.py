@@ -8,7 +8,7 @@ import torch
 from ray.rllib.core.columns import Columns
 from ray.rllib.env.single_agent_episode import SingleAgentEpisode
 
-from rllib_safe.connectors.columns import CUMULATIVE_COST_INFO
+from rllib_safe.connectors.columns import CUMULATIVE_COST_INFO, EPISODE_REWARD_MINIMUM_INFO
 from rllib_safe.envs.known_optimum import BudgetEnv
 
 MODULE_ID = "default_policy"
@@ -26,12 +26,13 @@ def crafted_episode(
     rng = np.random.default_rng(seed)
     n = len(rewards)
     cumulative = cost_before + np.concatenate([[0.0], np.cumsum(costs)])
+    minima = np.minimum.accumulate(np.minimum(0.0, [0.0, *rewards]))  # the chunk's own rewards only
     return SingleAgentEpisode(
         observations=[rng.uniform(0, 1, 2).astype(np.float32) for _ in range(n + 1)],
         actions=[rng.uniform(-1, 1, 1).astype(np.float32) for _ in range(n)],
         rewards=[float(r) for r in rewards],
-        infos=[{"cost": 0.0, CUMULATIVE_COST_INFO: float(cumulative[0])}]
-        + [{"cost": float(c), CUMULATIVE_COST_INFO: float(s)} for c, s in zip(costs, cumulative[1:])],
+        infos=[{"cost": float(c), CUMULATIVE_COST_INFO: float(s), EPISODE_REWARD_MINIMUM_INFO: float(m)}
+               for c, s, m in zip([0.0, *costs], cumulative, minima)],
         extra_model_outputs={
             Columns.ACTION_LOGP: [np.float32(rng.uniform(-2, 0)) for _ in range(n)],
             Columns.ACTION_DIST_INPUTS: [np.zeros(2, np.float32) for _ in range(n)],

@@ -35,6 +35,11 @@ SETTINGS = [
     {"min_weight": None, "cost_limit": 1e-6, "modulation_base": 1e3, "negative_reward_modulation": "paper"},
     {"min_weight": None, "modulation_units": "normalized", "cost_limit": 1e-6},
 ] + [
+    {"min_weight": -5.0, "modulation_target": "advantage", "reward_shift": "episode_minimum",
+     "critic_gradient_estimator": "same_state", "critic_gradient_coeff": 0.1, "qc_regularizer": "prediction_l2",
+     "modulation_base": b, "cost_limit": limit}
+    for b, limit in [(4.0, 5.0), (1e3, 1e-6)]
+] + [
     {"min_weight": None, "modulation_units": u, "negative_reward_modulation": n, "modulation_base": b}
     for u, n, b in itertools.product(["absolute", "normalized"], ["penalise", "unmodulated", "paper"], [1.0001, 1e3])
 ]

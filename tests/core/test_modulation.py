@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 from rllib_safe.core.modulation import (
     WEIGHT_FLOOR,
     modulate_rewards,
+    resampled_action_weights,
     reward_weight_sensitivity,
+    shift_rewards,
 )
 from rllib_safe.core.modulation import (
     modulation_weight as core_modulation_weight,
@@ -230,3 +232,26 @@ def test_modulate_rewards_validates_the_mode():
 
 
 # --------------------------------------------------------------------------- dynamic threshold
+
+
+@given(st.lists(st.floats(-100.0, 100.0), min_size=1, max_size=30), st.floats(0.0, 1.0))
+def test_the_authors_shift_makes_every_reward_of_an_episode_non_negative(episode_rewards, offset):
+    rewards = torch.tensor(episode_rewards, dtype=torch.float64)
+    minimum = torch.cummin(rewards.clamp(max=0.0), dim=0).values  # what CostContract keeps per step
+    shifted = shift_rewards(rewards, offset=offset, episode_reward_minimum=minimum)
+    assert (shifted >= offset - 1e-9).all()
+    if (rewards >= 0).all():  # nothing to shift: only the offset is added
+        assert torch.allclose(shifted, rewards + offset)
+    # The shift only grows along the episode: a later reward is never shifted less.
+    shift = shifted - rewards - offset
+    assert (shift[1:] >= shift[:-1] - 1e-9).all()
+
+
+@given(st.floats(0.0, 50.0), st.floats(0.0, 25.0), st.floats(0.0, 25.0), st.floats(1e-3, 10.0))
+def test_resampled_action_weights_pull_away_from_costly_actions(reward_to_go, cost_q, cost_so_far, threshold):
+    """W = G Q^c(s, a') f' <= 0 for G, Q^c >= 0: minimising -W log pi(a'|s) makes a costly a' less likely."""
+    x = torch.tensor([cost_so_far + min(cost_q, threshold)], dtype=torch.float64)
+    slope = modulation_weight_derivative(x, threshold, base=4.0, units="absolute", min_weight=-5.0)
+    weights = resampled_action_weights(torch.tensor([reward_to_go]), torch.tensor([cost_q]), slope)
+    assert (weights <= 0).all()
+    assert weights.item() == pytest.approx(reward_to_go * cost_q * slope.item())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import get_args
+from typing import Literal, get_args
 
 from ray.rllib.algorithms.algorithm_config import NotProvided
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
@@ -12,8 +12,10 @@ from rllib_safe.algorithms.safe_ppo.safe_ppo import SafePPO, SafePPOConfig, chec
 from rllib_safe.algorithms.validation import check_choice, check_count
 from rllib_safe.core.modulation import (
     WEIGHT_FLOOR,
+    ModulationTarget,
     ModulationUnits,
     NegativeRewardModulation,
+    RewardShift,
 )
 from rllib_safe.core.schedules import relaxed_threshold
 from rllib_safe.renamed import duration_env_steps
@@ -34,7 +36,18 @@ SMPO_TRAINING_DEFAULTS = {
     "modulation_units": "absolute",
     "min_weight": -1.0,
     "expected_sarsa_samples": 4,
+    "modulation_target": "reward",
+    "reward_shift": "none",
+    "reward_offset": 0.0,
+    "modulation_warmup_env_steps": 0,
+    "critic_gradient_estimator": "next_state",
+    "qc_regularizer": "weight_l2",
 }
+
+#: The two estimators of the policy-gradient term through Q^c (``critic_gradient_estimator``).
+CriticGradientEstimator = Literal["next_state", "same_state"]
+#: What Q^c's regulariser penalises (``qc_regularizer``).
+CostQRegularizer = Literal["weight_l2", "prediction_l2"]
 
 #: f needs d' > 0, and f' (about -1/d' below d') must stay a float32 number times any reward.
 MIN_COST_LIMIT = 1e-6
@@ -46,7 +59,11 @@ class SMPOConfig(SafePPOConfig):
     Q^c), ``use_dynamic_threshold=False`` (d' = d), ``qc_l2=0`` (no regularisation),
     ``modulation_base`` in {2, 3, 4}. The paper's literal modulation is
     ``negative_reward_modulation="paper", min_weight=None``; the defaults differ on negative
-    rewards and clamp f at -1 (``rllib_safe.core.modulation`` says why).
+    rewards and clamp f at -1 (``rllib_safe.core.modulation`` says why). The authors' public
+    code differs from the paper in where f acts, a reward shift, the clamp, a warm-up, the term
+    through Q^c and Q^c's regulariser: each is a setting, and the presets ``smpo-paper`` and
+    ``smpo-authors`` set either reading at once (``rllib_safe.algorithms.presets``;
+    docs/algorithms.md section 3b compares them setting by setting).
 
     Example:
         >>> SMPOConfig().environment("SafetyPointGoal1-v0").training(cost_limit=25, modulation_base=3.0)
@@ -73,6 +90,12 @@ class SMPOConfig(SafePPOConfig):
         modulation_units: ModulationUnits = NotProvided,
         min_weight: float | None = NotProvided,
         expected_sarsa_samples: int = NotProvided,
+        modulation_target: ModulationTarget = NotProvided,
+        reward_shift: RewardShift = NotProvided,
+        reward_offset: float = NotProvided,
+        modulation_warmup_env_steps: int = NotProvided,
+        critic_gradient_estimator: CriticGradientEstimator = NotProvided,
+        qc_regularizer: CostQRegularizer = NotProvided,
         **kwargs,
     ) -> SMPOConfig:
         """SafePPO's settings plus SMPO's.
@@ -87,13 +110,12 @@ class SMPOConfig(SafePPOConfig):
                 (formerly ``threshold_epochs``), converted to iterations x
                 ``total_train_batch_size`` env steps; set only one of the two.
             use_dynamic_threshold: False fixes d' = d (ablation).
-            qc_l2: lambda of the regulariser lambda * sum of squared Q^c weight matrices
-                (biases excluded), added to Q^c's MSE; 0 disables it (ablation).
+            qc_l2: lambda of Q^c's regulariser, added to its MSE (``qc_regularizer`` says of
+                what); 0 disables it (ablation).
             qc_lr: Learning rate of Q^c's own Adam optimizer.
             qc_target_tau: Polyak rate of Q^c's target copy per gradient step (1 = copy).
             critic_gradient_coeff: kappa, weight of the policy-gradient term through Q^c
-                relative to PPO's term (both divided by the reward advantages' std);
-                0 disables it (ablation).
+                relative to PPO's term; 0 disables it (ablation). The authors' code: 0.1.
             negative_reward_modulation: How r < 0 is modulated: "penalise" (default,
                 r~ = (2 - f) r: never better than r, a penalty stays one past d'),
                 "unmodulated" (r~ = r) or "paper" (r~ = f r, a bonus once f < 0).
@@ -104,6 +126,26 @@ class SMPOConfig(SafePPOConfig):
                 still stops at -1e6 so that every number stays finite).
             expected_sarsa_samples: Actions sampled from pi(.|s') for the expected SARSA
                 target with continuous actions (discrete actions use the exact expectation).
+            modulation_target: Where f acts: "reward" (the paper: the critic and GAE learn
+                r~) or "advantage" (the authors' code: f times the standardised advantage of
+                the unmodulated reward, whose return the critic learns).
+            reward_shift: "none", or "episode_minimum" (the authors' code): every reward
+                the learner sees is shifted by minus the lowest reward of the episode so far
+                when that is negative, so none is. Returns are reported unshifted.
+            reward_offset: A constant added to every reward the learner sees (0: none; a
+                diagnostic of how f treats signed rewards). Returns are reported without it.
+            modulation_warmup_env_steps: Plain PPO (f = 1, no term through Q^c) for this many
+                env steps sampled, Q^c learning meanwhile (the authors' code: 5 epochs of
+                20,000, 100,000; the paper: 0).
+            critic_gradient_estimator: The term through Q^c: "next_state" (ours: a
+                likelihood-ratio estimate at s_{t+1} with the logged next action, a baseline,
+                PPO's clipped ratio, divided by the reward advantages' std) or "same_state"
+                (the authors' code: -mean(W log pi(a'|s_t)), a' ~ pi(.|s_t) drawn once per
+                update, W = G_t Q^c(s_t, a') f'(x_t) with G_t the reward critic's targets;
+                in reward x cost units).
+            qc_regularizer: "weight_l2" (ours: qc_l2 * the sum of squared Q^c weight
+                matrices, biases excluded) or "prediction_l2" (the authors' code: qc_l2 *
+                mean Q^c(s, a)^2 over the batch).
         """
         super().training(**kwargs)
         self._update_settings(locals(), SMPO_TRAINING_DEFAULTS)
@@ -127,6 +169,14 @@ class SMPOConfig(SafePPOConfig):
             check_range("min_weight", self.min_weight, WEIGHT_FLOOR, 1.0, high_open=True)
         check_choice("negative_reward_modulation", self.negative_reward_modulation, get_args(NegativeRewardModulation))
         check_choice("modulation_units", self.modulation_units, get_args(ModulationUnits))
+        check_choice("modulation_target", self.modulation_target, get_args(ModulationTarget))
+        check_choice("reward_shift", self.reward_shift, get_args(RewardShift))
+        check_range("reward_offset", self.reward_offset, -math.inf, math.inf, low_open=True, high_open=True)
+        check_count("modulation_warmup_env_steps", self.modulation_warmup_env_steps, 0)
+        check_choice(
+            "critic_gradient_estimator", self.critic_gradient_estimator, get_args(CriticGradientEstimator)
+        )
+        check_choice("qc_regularizer", self.qc_regularizer, get_args(CostQRegularizer))
         if not isinstance(self.use_dynamic_threshold, bool):
             raise TypeError(
                 f"`use_dynamic_threshold` = {self.use_dynamic_threshold!r} is invalid: it must be True or False."
@@ -136,6 +186,20 @@ class SMPOConfig(SafePPOConfig):
         """e_max in env steps: ``threshold_anneal_env_steps``, or ``threshold_anneal_iterations`` x the batch."""
         default = SMPO_TRAINING_DEFAULTS["threshold_anneal_env_steps"]
         return duration_env_steps(self, "threshold_anneal_env_steps", default, warn=warn)
+
+    #: The warm-up's setting, named in ``runs.service.check_warmup_fits``'s message.
+    warmup_setting = "modulation_warmup_env_steps"
+
+    def warmup_steps(self) -> int:
+        """Env steps of plain PPO before f and the term through Q^c act."""
+        return int(self.modulation_warmup_env_steps)
+
+    def modulating(self, env_steps: int) -> bool:
+        """Whether the update after ``env_steps`` env steps sampled is modulated: those of the first
+        ``modulation_warmup_env_steps`` are not (the authors' epochs 1 to 5 of 20,000 steps are
+        plain PPO, epoch 6, at 120,000, is modulated)."""
+        warmup = self.warmup_steps()
+        return warmup == 0 or env_steps > warmup
 
     def modulation_threshold(self, env_steps: int) -> float:
         """d' once ``env_steps`` env steps have been sampled (d itself without the dynamic schedule)."""

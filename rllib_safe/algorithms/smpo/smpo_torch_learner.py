@@ -43,7 +43,11 @@ from rllib_safe.connectors.modulated_rewards import (
     MODULATED_REWARD_GRAD,
     MODULATION_WEIGHT,
     RAW_REWARDS,
+    RESAMPLED_ACTION_WEIGHTS,
+    RESAMPLED_ACTIONS,
+    ModulateAdvantages,
 )
+from rllib_safe.connectors.reward_shift import AddEpisodeRewardMinimumToTrainBatch
 from rllib_safe.connectors.transition_columns import (
     COST_BOOTSTRAP_MASK,
     NEXT_ACTION_LOGP,
@@ -55,6 +59,7 @@ from rllib_safe.connectors.transition_columns import (
 from rllib_safe.core.modulation import WEIGHT_FLOOR
 from rllib_safe.metrics import (
     CRITIC_GRADIENT_ADVANTAGE_ABS_MEAN,
+    MODULATION_ACTIVE,
     MODULATION_THRESHOLD,
     MODULATION_WEIGHT_CLAMPED_FRACTION,
     MODULATION_WEIGHT_MEAN,
@@ -89,23 +94,36 @@ class SMPOTorchLearner(SafePPOTorchLearner):
     @override(PPOTorchLearner)
     def build(self) -> None:
         super().build()
+        config = self.config
+        resample_actions = config.critic_gradient_estimator == "same_state" and config.critic_gradient_coeff > 0
         self.modulation = ModulateRewards(
-            base=self.config.modulation_base,
-            units=self.config.modulation_units,
-            min_weight=self.config.min_weight,
-            negative_rewards=self.config.negative_reward_modulation,
+            base=config.modulation_base,
+            units=config.modulation_units,
+            min_weight=config.min_weight,
+            negative_rewards=config.negative_reward_modulation,
+            target=config.modulation_target,
+            reward_shift=config.reward_shift,
+            reward_offset=config.reward_offset,
+            resample_actions=resample_actions,
         )
         pipeline = learner_connector(self)
-        if pipeline is not None and self.config.add_default_connectors_to_learner_pipeline:
+        if pipeline is not None and config.add_default_connectors_to_learner_pipeline:
             pipeline.insert_before(AddOneTsToEpisodesAndTruncate, RecordEpisodeEnds())
             pipeline.insert_after(
                 AddOneTsToEpisodesAndTruncate,
-                AddTransitionColumnsToTrainBatch(cost_gamma=self.config.cost_gamma),
+                AddTransitionColumnsToTrainBatch(cost_gamma=config.cost_gamma),
             )
             pipeline.insert_after(
                 AddTransitionColumnsToTrainBatch, AddNextObservationsFromEpisodesToTrainBatch()
             )
+            if config.reward_shift == "episode_minimum":
+                pipeline.insert_after(AddOneTsToEpisodesAndTruncate, AddEpisodeRewardMinimumToTrainBatch())
             pipeline.insert_before(RewardGeneralAdvantageEstimation, self.modulation)
+            if config.modulation_target == "advantage" or resample_actions:
+                pipeline.insert_after(
+                    RewardGeneralAdvantageEstimation,
+                    ModulateAdvantages(target=config.modulation_target, resample_actions=resample_actions),
+                )
 
     @override(PPOTorchLearner)
     def configure_optimizers_for_module(self, module_id, config=None) -> None:
@@ -129,6 +147,7 @@ class SMPOTorchLearner(SafePPOTorchLearner):
         super().before_gradient_based_update(timesteps=timesteps)
         env_steps = int(timesteps.get(NUM_ENV_STEPS_SAMPLED_LIFETIME, 0))  # the schedule's clock
         self.modulation.threshold = self.config.modulation_threshold(env_steps)
+        self.modulation.active = self.config.modulating(env_steps)
 
     @override(PPOTorchLearner)
     def compute_loss_for_module(self, *, module_id, config, batch, fwd_out):
@@ -138,10 +157,12 @@ class SMPOTorchLearner(SafePPOTorchLearner):
         module = self.module[module_id].unwrapped()
         next_action_dist_inputs = module.compute_actor_outputs(batch[Columns.NEXT_OBS])
         loss = loss + self.cost_q_loss(module_id, module, batch, next_action_dist_inputs.detach())
-        if config.critic_gradient_coeff > 0:
-            loss = loss + config.critic_gradient_coeff * self.critic_gradient_loss(
-                module_id, module, batch, next_action_dist_inputs
-            )
+        if config.critic_gradient_coeff > 0 and self.modulation.active:
+            if config.critic_gradient_estimator == "same_state":
+                term = self.resampled_action_loss(module_id, module, batch, fwd_out)
+            else:
+                term = self.critic_gradient_loss(module_id, module, batch, next_action_dist_inputs)
+            loss = loss + config.critic_gradient_coeff * term
         return loss
 
     @override(SafePPOTorchLearner)
@@ -185,9 +206,26 @@ class SMPOTorchLearner(SafePPOTorchLearner):
                 batch[COSTS], batch[COST_BOOTSTRAP_MASK], next_cost_q, self.config.cost_gamma
             )
         mse = masked_mean((cost_q - targets) ** 2, batch)
-        l2 = sum(w.pow(2).sum() for w in module.cost_q_weights())
+        if self.config.qc_regularizer == "prediction_l2":
+            l2 = masked_mean(cost_q**2, batch)  # the authors' code: on Q^c's predictions
+        else:
+            l2 = sum(w.pow(2).sum() for w in module.cost_q_weights())
         self.metrics.log_dict({QC_LOSS: mse, QC_L2: l2}, key=module_id, window=1)
         return mse + self.config.qc_l2 * l2
+
+    def resampled_action_loss(self, module_id, module, batch, fwd_out) -> torch.Tensor:
+        """The authors' term through Q^c: -mean(W_t log pi(a'_t|s_t)) over real steps.
+
+        a'_t ~ pi(.|s_t) and W_t = G_t Q^c(s_t, a'_t) f'(x_t) are fixed for the update
+        (``ModulateRewards`` and ``ModulateAdvantages``; the authors' ``algos/smpo.py``
+        samples a' once per update too); only log pi carries a gradient.
+        """
+        dist = module.get_train_action_dist_cls().from_logits(fwd_out[Columns.ACTION_DIST_INPUTS])
+        weights = batch[RESAMPLED_ACTION_WEIGHTS]
+        self.metrics.log_value(
+            (module_id, CRITIC_GRADIENT_ADVANTAGE_ABS_MEAN), masked_mean(weights.abs(), batch), window=1
+        )
+        return -masked_mean(weights * dist.logp(batch[RESAMPLED_ACTIONS]), batch)
 
     def critic_gradient_loss(self, module_id, module, batch, next_action_dist_inputs) -> torch.Tensor:
         """PPO-clip surrogate of E[(d r~_t / d Q^c) grad_theta Q^c(s_t, a_t)] / std(A) (docs/algorithms.md section 3).
@@ -239,6 +277,7 @@ class SMPOTorchLearner(SafePPOTorchLearner):
                 MODULATION_WEIGHT_CLAMPED_FRACTION: masked_mean((weight <= lower).float(), batch),
                 QC_CLIPPED_FRACTION: masked_mean(batch[COST_Q_CLIPPED], batch),
                 MODULATION_THRESHOLD: self.modulation.threshold,
+                MODULATION_ACTIVE: float(self.modulation.active),
                 RAW_REWARD_MEAN: masked_mean(batch[RAW_REWARDS], batch),
                 REWARD_ADVANTAGE_STD: batch[ADVANTAGE_STD][0],
             },
