@@ -128,6 +128,12 @@ SMPO_VARIANTS: dict[str, dict[str, Any]] = {
     "baseline": {"overrides": SMPO_BASELINE},
     "unclamped": {"overrides": SMPO_BASELINE | {"min_weight": None}},
     "normalized": {"overrides": SMPO_BASELINE | {"modulation_units": "normalized"}},
+    # +0.05 on every reward the learner sees: no reward is negative on Circle, so f cannot turn a
+    # penalty into a bonus (the optimum of a task that never ends early is unchanged).
+    "offset": {"overrides": SMPO_BASELINE | {"reward_offset": 0.05}},
+    # C_t / d appended to the observation: f depends on C_t, which the policy then sees.
+    "observed_cost": {"overrides": SMPO_BASELINE | {"env_config": {"observe_episode_cost": COST_LIMIT}}},
+    "authors": {"preset": "smpo-authors"},
 }
 SMPO_DIAGNOSIS = Suite(
     name="smpo_diagnosis",
