@@ -49,3 +49,60 @@ class EpisodeWindow:
     def set_state(self, costs: Iterable[float]) -> None:
         self._values.clear()
         self.extend(costs)
+
+
+class RecentEpisodeCosts:
+    """The J_c an update steers by when its lag is set in env steps (``steering_cost_env_steps``).
+
+    The mean cost of the episodes that finished within the last ``horizon_env_steps`` env steps
+    sampled, or, where fewer than ``min_episodes`` did, of the last ``min_episodes`` finished
+    episodes (all of them while fewer have finished). The 100-episode J_c spans 12.5 iterations
+    of 4,000 steps on 500-step tasks and 25 on 1000-step ones; OmniSafe's same window spans 2.5 to
+    5 of its 20,000-step epochs. A horizon in env steps gives the same lag at any batch size and
+    episode length. Each episode is stamped with the lifetime env steps sampled when the
+    algorithm recorded it (the end of its iteration's sampling).
+    """
+
+    def __init__(self, horizon_env_steps: int, min_episodes: int):
+        if isinstance(horizon_env_steps, bool) or not isinstance(horizon_env_steps, int) or horizon_env_steps < 1:
+            raise ValueError(
+                f"`steering_cost_env_steps` = {horizon_env_steps!r} is invalid: it must be an integer >= 1 (or None)."
+            )
+        if isinstance(min_episodes, bool) or not isinstance(min_episodes, int) or min_episodes < 1:
+            raise ValueError(f"`steering_cost_min_episodes` = {min_episodes!r} is invalid: it must be an integer >= 1.")
+        self.horizon_env_steps = horizon_env_steps
+        self.min_episodes = min_episodes
+        self._episodes: deque[tuple[int, float]] = deque()  # (env steps when recorded, cost), oldest first
+        self._now = 0
+
+    def __len__(self) -> int:
+        return len(self._episodes)
+
+    def extend(self, costs: Iterable[float], env_steps: int) -> None:
+        """Adds the costs of the episodes recorded once ``env_steps`` env steps had been sampled."""
+        self._now = max(self._now, int(env_steps))
+        for cost in costs:
+            cost = float(cost)
+            if not math.isfinite(cost):
+                raise ValueError(f"An episode's cost must be a finite number, got {cost!r}.")
+            self._episodes.append((self._now, cost))
+        # Keep what a later mean can still use: the horizon's episodes and the last min_episodes.
+        while len(self._episodes) > self.min_episodes and self._episodes[0][0] <= self._now - self.horizon_env_steps:
+            self._episodes.popleft()
+
+    def mean(self) -> float | None:
+        """The steering J_c, or None while no episode has finished."""
+        if not self._episodes:
+            return None
+        recent = [cost for stamp, cost in self._episodes if stamp > self._now - self.horizon_env_steps]
+        if len(recent) < self.min_episodes:
+            recent = [cost for _, cost in list(self._episodes)[-self.min_episodes:]]
+        return sum(recent) / len(recent)
+
+    def get_state(self) -> dict:
+        return {"now": self._now, "episodes": [list(episode) for episode in self._episodes]}
+
+    def set_state(self, state: dict) -> None:
+        self._episodes.clear()
+        self._now = int(state["now"])
+        self._episodes.extend((int(stamp), float(cost)) for stamp, cost in state["episodes"])

@@ -143,3 +143,24 @@ def test_no_finished_episode_means_no_measurement(ray_session):
     assert learners["cost_measured"] == 0.0, sorted(learners)
     # PPO-Lag keeps lambda where it was instead of stepping on a made-up J_c of 0.
     assert learners["lagrangian_multiplier"] == pytest.approx(0.5)
+
+
+def test_learners_steer_by_the_episodes_of_the_last_env_steps_when_asked(ray_session, tmp_path):
+    # 100 env steps per iteration; a horizon of 200 env steps: the last two iterations' episodes.
+    config = counting_config("ppo-lag").training(steering_cost_env_steps=200)
+    algo = config.build_algo()
+    try:
+        for _ in range(5):
+            result = algo.train()
+        assert result["env_runners"]["episode_cost_mean"] == pytest.approx(50.5)  # reported: episodes 1..100
+        assert learner_values(algo, lambda learner: learner.episode_cost) == [pytest.approx(80.5)]  # 61..100
+        assert result["learners"]["episode_cost_estimate"] == pytest.approx(80.5)
+        algo.save_to_path(str(tmp_path))
+    finally:
+        algo.stop()
+    restored = config.algo_class.from_checkpoint(str(tmp_path))
+    try:
+        assert restored.steering_episode_cost() == pytest.approx(80.5)
+        assert restored.measured_episode_cost() == pytest.approx(50.5)
+    finally:
+        restored.stop()

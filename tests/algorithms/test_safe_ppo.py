@@ -89,6 +89,9 @@ def test_measured_episode_cost_reaches_the_learners(ray_session):
         ({"cost_lambda": 1.5}, 1.5, "cost_lambda"),
         ({"cost_advantage_normalization": "zscore"}, "zscore", "cost_advantage_normalization"),
         ({"lagrangian_multiplier_lr": 0.0}, 0.0, "lagrangian_multiplier_lr"),
+        ({"steering_cost_env_steps": 0}, 0, "steering_cost_env_steps"),
+        ({"steering_cost_env_steps": 2.5e4}, 2.5e4, "steering_cost_env_steps"),
+        ({"steering_cost_min_episodes": 0}, 0, "steering_cost_min_episodes"),
     ],
 )
 def test_invalid_settings_name_the_field_and_value(setting, value, field):

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rllib_safe.core.episode_cost import EpisodeWindow
+from rllib_safe.core.episode_cost import EpisodeWindow, RecentEpisodeCosts
 
 costs = st.lists(st.floats(min_value=0.0, max_value=1e4, allow_nan=False), max_size=60)
 
@@ -67,3 +67,29 @@ def test_invalid_size_names_the_field(size):
 def test_non_finite_cost_is_refused(cost):
     with pytest.raises(ValueError, match="finite"):
         EpisodeWindow(5).extend([cost])
+
+
+@given(st.lists(st.lists(st.floats(0.0, 1e3), max_size=8), min_size=1, max_size=12),
+       st.integers(1, 5), st.integers(1, 10))
+def test_recent_costs_are_the_horizons_episodes_or_the_last_few(batches, horizon_batches, min_episodes):
+    """One batch of finished episodes per 100 env steps; the horizon spans ``horizon_batches`` batches."""
+    recent = RecentEpisodeCosts(100 * horizon_batches, min_episodes)
+    for i, costs in enumerate(batches, start=1):
+        recent.extend(costs, env_steps=100 * i)
+    everything = [cost for costs in batches for cost in costs]
+    in_horizon = [cost for costs in batches[-horizon_batches:] for cost in costs]
+    expected = in_horizon if len(in_horizon) >= min_episodes else everything[-min_episodes:]
+    if not everything:
+        assert recent.mean() is None
+    else:
+        assert recent.mean() == pytest.approx(sum(expected) / len(expected))
+    restored = RecentEpisodeCosts(100 * horizon_batches, min_episodes)
+    restored.set_state(recent.get_state())
+    assert restored.mean() == recent.mean()
+
+
+@pytest.mark.parametrize(("horizon", "minimum", "name"), [(0, 5, "steering_cost_env_steps"),
+                                                         (100, 0, "steering_cost_min_episodes")])
+def test_recent_costs_refuse_bad_settings_by_name(horizon, minimum, name):
+    with pytest.raises(ValueError, match=f"`{name}`"):
+        RecentEpisodeCosts(horizon, minimum)

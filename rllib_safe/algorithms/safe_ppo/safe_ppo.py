@@ -44,7 +44,7 @@ from rllib_safe.connectors.columns import (
 )
 from rllib_safe.connectors.cost_gae import AdvantageNormalization
 from rllib_safe.connectors.safety_metrics_callback import SafetyMetricsCallback
-from rllib_safe.core.episode_cost import EpisodeWindow
+from rllib_safe.core.episode_cost import EpisodeWindow, RecentEpisodeCosts
 from rllib_safe.metrics import (
     EPISODE_COST_ITERATION_MEAN,
     EPISODE_COST_MEAN,
@@ -63,6 +63,8 @@ EPISODE_COST_WINDOW_STATE = "episode_cost_window"
 #: those windows then start empty, and fill with the next finished episodes).
 EPISODE_RETURN_WINDOW_STATE = "episode_return_window"
 EPISODE_LENGTH_WINDOW_STATE = "episode_length_window"
+#: Key of the steering J_c's episodes (``steering_cost_env_steps``; absent without it).
+STEERING_COSTS_STATE = "steering_costs"
 
 #: Settings in ``training()`` shared by every safe algorithm, with their defaults.
 SAFE_TRAINING_DEFAULTS: dict[str, Any] = {
@@ -73,6 +75,8 @@ SAFE_TRAINING_DEFAULTS: dict[str, Any] = {
     "cost_advantage_normalization": "center",
     "normalize_observations": True,
     "episode_cost_window": 100,
+    "steering_cost_env_steps": None,
+    "steering_cost_min_episodes": 5,
     "allow_gpu_fallback": False,
     "fast_update": True,
     "target_kl": None,
@@ -141,6 +145,8 @@ class SafePPOConfig(RenamedSettings, PPOConfig):
         cost_advantage_normalization: AdvantageNormalization = NotProvided,
         normalize_observations: bool = NotProvided,
         episode_cost_window: int = NotProvided,
+        steering_cost_env_steps: int | None = NotProvided,
+        steering_cost_min_episodes: int = NotProvided,
         allow_gpu_fallback: bool = NotProvided,
         fast_update: bool = NotProvided,
         target_kl: float | None = NotProvided,
@@ -157,6 +163,12 @@ class SafePPOConfig(RenamedSettings, PPOConfig):
             cost_advantage_normalization: "center" (OmniSafe), "standardize" or "none".
             normalize_observations: Running mean/std observation filter on the EnvRunners.
             episode_cost_window: Number of finished episodes J_c is averaged over.
+            steering_cost_env_steps: None (default): the learners steer by that J_c. An
+                integer N: they steer by the mean cost of the episodes that finished within
+                the last N env steps sampled (``rllib_safe.core.episode_cost.RecentEpisodeCosts``),
+                a lag set in env steps; the reported J_c stays the ``episode_cost_window`` one.
+            steering_cost_min_episodes: With ``steering_cost_env_steps``: where fewer episodes
+                finished within the N env steps, the last this many finished episodes.
             allow_gpu_fallback: With ``num_gpus_per_learner > 0`` and no GPU available,
                 train the learners on CPU (with a warning) instead of failing.
             fast_update: Run each update's epoch x minibatch loop in one call, minibatches
@@ -198,6 +210,9 @@ class SafePPOConfig(RenamedSettings, PPOConfig):
         check_range("gamma", self.gamma, 0.0, 1.0, low_open=True)
         check_range("lambda_", self.lambda_, 0.0, 1.0)
         check_count("episode_cost_window", self.episode_cost_window, 1)
+        if self.steering_cost_env_steps is not None:
+            check_count("steering_cost_env_steps", self.steering_cost_env_steps, 1)
+        check_count("steering_cost_min_episodes", self.steering_cost_min_episodes, 1)
         normalization = self.cost_advantage_normalization
         check_choice("cost_advantage_normalization", normalization, get_args(AdvantageNormalization))
         self._check_update_path()
@@ -286,6 +301,11 @@ class SafePPO(PPO):
         self.episode_cost_window = EpisodeWindow(self.config.episode_cost_window)
         self.episode_return_window = EpisodeWindow(self.config.episode_cost_window)
         self.episode_length_window = EpisodeWindow(self.config.episode_cost_window)
+        self.steering_costs = None
+        if self.config.steering_cost_env_steps is not None:
+            self.steering_costs = RecentEpisodeCosts(
+                self.config.steering_cost_env_steps, self.config.steering_cost_min_episodes
+            )
 
     def episode_windows(self) -> dict[str, EpisodeWindow]:
         """The finished episodes' windows by their key in the algorithm's state."""
@@ -299,6 +319,13 @@ class SafePPO(PPO):
         """J_c: mean undiscounted cost of the last finished episodes; None before the first."""
         return self.episode_cost_window.mean()
 
+    def steering_episode_cost(self) -> float | None:
+        """The J_c the learners steer by: ``measured_episode_cost``, or with ``steering_cost_env_steps``
+        the mean cost of the episodes of the last that many env steps; None before the first episode."""
+        if self.steering_costs is None:
+            return self.measured_episode_cost()
+        return self.steering_costs.mean()
+
     def record_finished_episodes(self, episodes) -> None:
         """Adds the cost, return and length of the episodes that finished in ``episodes`` to their
         windows and logs J_c, the return and length over the same episodes, this iteration's mean
@@ -306,6 +333,10 @@ class SafePPO(PPO):
         last_infos = [episode.get_infos(-1) for episode in episodes if episode.is_done]
         finished = [float(info[CUMULATIVE_COST_INFO]) for info in last_infos]
         self.episode_cost_window.extend(finished)
+        if self.steering_costs is not None:
+            self.steering_costs.extend(
+                finished, self.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0)
+            )
         # Written by SafetyMetricsCallback.on_episode_end (absent only where a user replaced it).
         for window, key in ((self.episode_return_window, EPISODE_RETURN_INFO),
                             (self.episode_length_window, EPISODE_LENGTH_INFO)):
@@ -322,10 +353,17 @@ class SafePPO(PPO):
             if value is not None:
                 self.metrics.log_value((ENV_RUNNER_RESULTS, name), value, window=1)
 
+    def kept_episode_state(self) -> dict:
+        """Every record of finished episodes the algorithm checkpoints, by its key in the state."""
+        kept = dict(self.episode_windows())
+        if self.steering_costs is not None:
+            kept[STEERING_COSTS_STATE] = self.steering_costs
+        return kept
+
     @override(PPO)
     def get_state(self, components=None, *, not_components=None, **kwargs):
         state = super().get_state(components, not_components=not_components, **kwargs)
-        for key, window in self.episode_windows().items():
+        for key, window in self.kept_episode_state().items():
             if wants_component(self, key, components, not_components):
                 state[key] = window.get_state()
         return state
@@ -333,7 +371,7 @@ class SafePPO(PPO):
     @override(PPO)
     def set_state(self, state) -> None:
         super().set_state(state)
-        for key, window in self.episode_windows().items():
+        for key, window in self.kept_episode_state().items():
             if key in state:
                 window.set_state(state[key])
 
@@ -347,7 +385,7 @@ class SafePPO(PPO):
             self.metrics.aggregate(env_runner_results, key=ENV_RUNNER_RESULTS)
         self.record_finished_episodes(episodes)
 
-        episode_cost = self.measured_episode_cost()
+        episode_cost = self.steering_episode_cost()
         safety_timesteps = {TIMESTEP_ITERATION: self.iteration}
         if episode_cost is not None:
             safety_timesteps[TIMESTEP_EPISODE_COST] = episode_cost
