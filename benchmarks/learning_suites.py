@@ -146,6 +146,38 @@ SMPO_DIAGNOSIS = Suite(
     checkpoint_every=5,
 )
 
+#: Issue 25 item 5: the J_c the switching algorithms and PPO-Lag steer by, the reported 100-episode
+#: window ("window100") against the episodes of the last 20,000 env steps, at least 5 ("steps20k";
+#: one OmniSafe epoch). Each arm names its setting, so a later default does not change the suite.
+STEERING_ARMS: dict[str, dict[str, Any]] = {
+    "window100": {"overrides": {"steering_cost_env_steps": None}},
+    "steps20k": {"overrides": {"steering_cost_env_steps": 20_000, "steering_cost_min_episodes": 5}},
+}
+
+
+def steering_runs(task: str, timesteps: int, seeds: range, tier: str, extra: dict[str, dict] | None = None):
+    """Both arms for PPO-Lag, CRPO and PCRPO; ``extra[algo]``: settings besides the arm's (no overrides)."""
+    extra = extra or {}
+    return [
+        RunSpec(task, algo, seed, timesteps, tier=tier, variant=arm, settings={**extra.get(algo, {}), **arm_settings})
+        for algo in ("ppo-lag", "crpo", "pcrpo")
+        for arm, arm_settings in STEERING_ARMS.items()
+        for seed in seeds
+    ]
+
+
+STEERING_COST = Suite(
+    name="steering_cost",
+    runs=interleaved([
+        *steering_runs("SafetyPointCircle1-v0", 300_000, range(1), "minimum"),
+        *steering_runs("SafetyHopperVelocity-v1", 500_000, range(1), "minimum", {"pcrpo": HOPPER_PCRPO_SLACKS}),
+        *steering_runs("SafetyPointCircle1-v0", 300_000, range(1, 3), "optional"),
+        *steering_runs("SafetyHopperVelocity-v1", 500_000, range(1, 3), "optional", {"pcrpo": HOPPER_PCRPO_SLACKS}),
+    ]),
+    results_dir=REPO / "benchmarks" / "results",
+    checkpoint_every=5,
+)
+
 #: Seconds, not science: the code path of the standard suite on a budget that tests can afford.
 SMOKE_SETTINGS = {
     "num_env_runners": 0,
@@ -160,7 +192,7 @@ SMOKE = Suite(
     checkpoint_every=2,
 )
 
-SUITES = {suite.name: suite for suite in (STANDARD, ENVS8, SMPO_DIAGNOSIS, SMOKE)}
+SUITES = {suite.name: suite for suite in (STANDARD, ENVS8, SMPO_DIAGNOSIS, STEERING_COST, SMOKE)}
 
 #: OmniSafe's benchmark (docs/algorithms.md section 5): mean final return / cost over seeds,
 #: 1e7 env steps, d = 25. Only PPO and PPOLag are also rllib-safe algorithms.
