@@ -178,6 +178,37 @@ STEERING_COST = Suite(
     checkpoint_every=5,
 )
 
+#: Issue 25 item 4: PCRPO on its paper's own Safety-MuJoCo tasks (the authors' definitions, the
+#: ``-v1`` ids), at the authors' setup (``--preset pcrpo-<task>``: their d and slacks), against CRPO
+#: with the same optimiser, batch and discounts, and PPO-Lag with the same batch and discounts.
+PCRPO_ONLY = ("reward_weight", "conflict_angle", "warmup_env_steps")
+
+
+def safety_mujoco_runs(task: str, preset: str, cost_limit: float, seeds: range, tier: str) -> list[RunSpec]:
+    from rllib_safe.algorithms.presets import PRESETS  # plain data, no Ray
+
+    authors = PRESETS["pcrpo-authors"]
+    shared = {key: value for key, value in authors.items() if key not in PCRPO_ONLY}
+    discounts = {key: authors[key] for key in ("gamma", "lambda_", "train_batch_size_per_learner")}
+    settings = {"pcrpo": {"preset": preset}, "crpo": {"overrides": shared}, "ppo-lag": {"overrides": discounts}}
+    return [
+        RunSpec(task, algo, seed, 1_000_000, cost_limit=cost_limit, settings=settings[algo], tier=tier)
+        for algo in ("pcrpo", "crpo", "ppo-lag")
+        for seed in seeds
+    ]
+
+
+SAFETY_MUJOCO = Suite(
+    name="safety_mujoco",
+    runs=interleaved([
+        *safety_mujoco_runs("SafetyMujocoWalker2d-v1", "pcrpo-walker2d", 40.0, range(3), "minimum"),
+        *safety_mujoco_runs("SafetyMujocoReacher-v1", "pcrpo-reacher", 40.0, range(3), "minimum"),
+        *safety_mujoco_runs("SafetyMujocoHumanoidStandup-v1", "pcrpo-humanoidstandup", 1400.0, range(1), "optional"),
+    ]),
+    results_dir=REPO / "benchmarks" / "results",
+    checkpoint_every=5,
+)
+
 #: Seconds, not science: the code path of the standard suite on a budget that tests can afford.
 SMOKE_SETTINGS = {
     "num_env_runners": 0,
@@ -192,7 +223,7 @@ SMOKE = Suite(
     checkpoint_every=2,
 )
 
-SUITES = {suite.name: suite for suite in (STANDARD, ENVS8, SMPO_DIAGNOSIS, STEERING_COST, SMOKE)}
+SUITES = {suite.name: suite for suite in (STANDARD, ENVS8, SMPO_DIAGNOSIS, STEERING_COST, SAFETY_MUJOCO, SMOKE)}
 
 #: OmniSafe's benchmark (docs/algorithms.md section 5): mean final return / cost over seeds,
 #: 1e7 env steps, d = 25. Only PPO and PPOLag are also rllib-safe algorithms.
