@@ -155,12 +155,13 @@ STEERING_ARMS: dict[str, dict[str, Any]] = {
 }
 
 
-def steering_runs(task: str, timesteps: int, seeds: range, tier: str, extra: dict[str, dict] | None = None):
-    """Both arms for PPO-Lag, CRPO and PCRPO; ``extra[algo]``: settings besides the arm's (no overrides)."""
+def steering_runs(task: str, timesteps: int, seeds: range, tier: str, extra: dict[str, dict] | None = None,
+                  algos: tuple[str, ...] = ("ppo-lag", "crpo", "pcrpo")):
+    """Both arms for each algorithm; ``extra[algo]``: settings besides the arm's (no overrides)."""
     extra = extra or {}
     return [
         RunSpec(task, algo, seed, timesteps, tier=tier, variant=arm, settings={**extra.get(algo, {}), **arm_settings})
-        for algo in ("ppo-lag", "crpo", "pcrpo")
+        for algo in algos
         for arm, arm_settings in STEERING_ARMS.items()
         for seed in seeds
     ]
@@ -171,6 +172,9 @@ STEERING_COST = Suite(
     runs=interleaved([
         *steering_runs("SafetyPointCircle1-v0", 300_000, range(1), "minimum"),
         *steering_runs("SafetyHopperVelocity-v1", 500_000, range(1), "minimum", {"pcrpo": HOPPER_PCRPO_SLACKS}),
+        # Issue 25 item 6: PCRPO on PointGoal1, where it ended with no return (J_c 27.9), with its
+        # update modes and gradient angles kept.
+        *steering_runs("SafetyPointGoal1-v0", 500_000, range(1), "minimum", algos=("pcrpo",)),
         *steering_runs("SafetyPointCircle1-v0", 300_000, range(1, 3), "optional"),
         *steering_runs("SafetyHopperVelocity-v1", 500_000, range(1, 3), "optional", {"pcrpo": HOPPER_PCRPO_SLACKS}),
     ]),
