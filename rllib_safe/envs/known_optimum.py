@@ -13,6 +13,15 @@ limit" exactly when it solves the problem.
 risky (reward 1, cost 1). Under limit d the optimum takes the risky action d times per
 episode: return = d + (horizon - d) * safe_reward, cost = d.
 
+``TradeOffEnv`` (continuous, 2-D action): two efforts u1, u2 in [0, 1]; reward
+``costly_reward`` u1 + 0.5 u2 + ``reward_offset``, cost u1 (default horizon 10). Rewards are not
+costs: u2 is free, u1 pays. With ``costly_reward`` > 0 the optimum under d spends the budget on
+u1 and always takes u2 (return costly_reward min(d, H) + 0.5 H + offset H; with the defaults and
+d = 4: 9 at cost 4). With ``costly_reward=0`` the costly effort earns nothing where its cost is
+paid (the optimum: u1 = 0, return 0.5 H + offset H at cost 0, while an indifferent policy spends
+about H / 2). A negative ``reward_offset`` makes the rewards signed without changing the
+optimal policy (episodes have a fixed length).
+
 ``cost_scale`` (env_config, default 1): every emitted cost is multiplied by it, as if the
 cost were measured in other units; the observation (the fraction of the budget used) does
 not change. With d and the slacks scaled alike the constrained problem is the same, which
@@ -76,8 +85,30 @@ class RiskySafeEnv(_BudgetBase):
         return self._advance(1.0 if risky else self.safe_reward, 1.0 if risky else 0.0)
 
 
+class TradeOffEnv(_BudgetBase):
+    def __init__(self, config: dict | None = None):
+        config = {"horizon": 10, **dict(config or {})}
+        super().__init__(config)
+        self.costly_reward = float(config.get("costly_reward", 1.0))
+        self.reward_offset = float(config.get("reward_offset", 0.0))
+        for name, value in (("costly_reward", self.costly_reward), ("reward_offset", self.reward_offset)):
+            if not np.isfinite(value):
+                raise ValueError(f"`{name}` = {value} is invalid: it must be a finite number.")
+        if self.costly_reward < 0:
+            raise ValueError(f"`costly_reward` = {self.costly_reward} is invalid: it must be >= 0.")
+        self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
+
+    def step(self, action):
+        costly, free = np.clip((np.asarray(action, dtype=np.float64).reshape(-1)[:2] + 1.0) / 2.0, 0.0, 1.0)
+        reward = self.costly_reward * costly + FREE_REWARD * free + self.reward_offset
+        return self._advance(float(reward), float(costly))
+
+
+#: TradeOffEnv's reward per unit of the free effort u2.
+FREE_REWARD = 0.5
+
 #: The known-optimum problems by the env id ``register_envs`` gives them.
-KNOWN_OPTIMUM_ENVS = {"BudgetEnv": BudgetEnv, "RiskySafeEnv": RiskySafeEnv}
+KNOWN_OPTIMUM_ENVS = {"BudgetEnv": BudgetEnv, "RiskySafeEnv": RiskySafeEnv, "TradeOffEnv": TradeOffEnv}
 
 
 def constrained_optimum_return(env: _BudgetBase, cost_limit: float) -> float:
@@ -85,4 +116,6 @@ def constrained_optimum_return(env: _BudgetBase, cost_limit: float) -> float:
     budget = min(float(cost_limit) / env.cost_scale, float(env.horizon))
     if isinstance(env, RiskySafeEnv):
         return budget + (env.horizon - budget) * env.safe_reward
+    if isinstance(env, TradeOffEnv):
+        return env.costly_reward * budget + (FREE_REWARD + env.reward_offset) * env.horizon
     return budget
