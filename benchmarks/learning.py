@@ -134,7 +134,8 @@ def curve_of(iterations: list[dict]) -> dict[str, list]:
 
 
 def rounded(curve: dict[str, list]) -> dict[str, list]:
-    return {key: [v if v is None or isinstance(v, int) else round(v, 4) for v in values]
+    """Four significant digits (diagnostics such as the term through Q^c can be 1e-5 and still matter)."""
+    return {key: [v if v is None or isinstance(v, int) else float(f"{v:.4g}") for v in values]
             for key, values in curve.items()}
 
 

@@ -39,6 +39,22 @@ METRICS = {  # record field -> table heading
     "steps_per_s": "steps/s",
 }
 CURVE_POINTS = 200
+#: Diagnostics shown per configuration (second-half mean of each run, mean over seeds), where logged.
+DIAGNOSTIC_COLUMNS = {
+    "episode_length": "episode length",
+    "cost_estimate": "J_c used",
+    "lagrangian_multiplier": "lambda",
+    "mode_reward": "reward steps",
+    "mode_soft_aligned": "soft aligned",
+    "mode_soft_conflict": "soft conflict",
+    "mode_cost": "cost steps",
+    "line_search_accepted": "step accepted",
+    "modulation_weight_mean": "mean f",
+    "modulation_weight_negative_fraction": "f < 0",
+    "modulation_weight_clamped_fraction": "f clamped",
+    "qc_prediction_bias": "Q^c bias",
+    "critic_gradient_advantage_abs_mean": "term via Q^c (abs)",
+}
 
 
 def as_array(values: list[float | None]) -> np.ndarray:
@@ -95,7 +111,7 @@ def run_figures(curve: dict[str, list], cost_limit: float) -> dict[str, float | 
         "final_cost": final_value(curve["cost"]),
         "over_limit_fraction": over_limit_fraction(curve["cost"], cost_limit),
         "cost_std_second_half": second_half_std(curve["cost"]),
-        "diagnostics_second_half": {name: None if value is None else round(value, 4)
+        "diagnostics_second_half": {name: None if value is None else float(f"{value:.4g}")
                                     for name, value in diagnostics.items()},
     }
 
@@ -149,6 +165,10 @@ def summary_table(records: list[dict], suite: Suite) -> pd.DataFrame:
             mean, std, low, high = mean_std_interval(values)
             row |= {f"{field}_mean": mean, f"{field}_std": std, f"{field}_ci95_low": low, f"{field}_ci95_high": high}
         row["published_return"], row["published_cost"] = reference or (math.nan, math.nan)
+        for name in DIAGNOSTIC_COLUMNS:
+            values = [m.get("diagnostics_second_half", {}).get(name) for m in members]
+            measured = [v for v in values if v is not None]
+            row[f"diag_{name}"] = float(np.mean(measured)) if measured else math.nan
         rows.append(row)
     order = {task: i for i, task in enumerate(suite.tasks())}
     algos = {algo: i for i, algo in enumerate(suite.algos())}
@@ -164,6 +184,8 @@ def format_value(value: float) -> str:
         return "-"
     if abs(value) >= 100:
         return f"{value:.0f}"
+    if 0 < abs(value) < 0.01:
+        return f"{value:.1e}"
     return f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
 
 
@@ -179,7 +201,7 @@ def format_statistic(row: pd.Series, field: str) -> str:
 def display_table(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for _, row in table.iterrows():
-        algorithm = f"{row['algo']} ({row['variant']})" if row["variant"] else row["algo"]
+        algorithm = run_label({"algo": row["algo"], "variant": row["variant"]})
         shown = {"task": row["task"], "algorithm": algorithm, "settings": row["settings"] or "-",
                  "seeds": f"{row['seeds']}/{row['seeds_planned']}"}
         shown |= {heading: format_statistic(row, field) for field, heading in METRICS.items()}
@@ -196,7 +218,8 @@ def caption(table: pd.DataFrame, suite: Suite) -> str:
     for task, rows in table.groupby("task", sort=False):
         steps = ", ".join(sorted({f"{t / 1000:g}k" for t in rows["timesteps"]}))
         limits = ", ".join(sorted({f"{d:g}" for d in rows["cost_limit"]}))
-        seeds = ", ".join(f"{r.algo} {r.seeds}/{r.seeds_planned}" for r in rows.itertuples())
+        seeds = ", ".join(f"{run_label({'algo': r.algo, 'variant': r.variant})} {r.seeds}/{r.seeds_planned}"
+                          for r in rows.itertuples())
         reference = f" (published: 1e7 env steps, {PUBLISHED_STEPS / rows['timesteps'].max():g}x)" \
             if task in PUBLISHED else ""
         budgets.append(f"{task}: {steps} env steps{reference}, d = {limits}, seeds done/planned: {seeds}")
@@ -253,17 +276,23 @@ def seed_band(curves: list[dict], key: str) -> tuple[np.ndarray, np.ndarray, np.
         return grid, np.nanmean(values, axis=0), np.nan_to_num(np.nanstd(values, axis=0))
 
 
+def run_label(record: dict) -> str:
+    """The algorithm, with the variant where the run has one: ``smpo (normalized)``."""
+    return f"{record['algo']} ({record['variant']})" if record.get("variant") else record["algo"]
+
+
 def algorithm_colors(suite: Suite) -> dict[str, str]:
-    """One colour per algorithm of the suite, the same in every figure."""
-    return {algo: f"C{i}" for i, algo in enumerate(suite.algos())}
+    """One colour per algorithm (and variant) of the suite, the same in every figure."""
+    labels = dict.fromkeys(run.label() for run in suite.runs)
+    return {label: f"C{i % 10}" for i, label in enumerate(labels)}
 
 
 def plot_curves(records: list[dict], task: str, colors: dict[str, str], path: Path) -> None:
     """Return and J_c against env steps, one line per algorithm (mean over seeds, +- std band)."""
     figure, axes = plt.subplots(1, 2, figsize=(13, 4.8))
-    by_algo: dict[str, list[dict]] = {algo: [] for algo in colors}
+    by_algo: dict[str, list[dict]] = {label: [] for label in colors}
     for record in records:
-        by_algo.setdefault(record["algo"], []).append(record)
+        by_algo.setdefault(run_label(record), []).append(record)
     for algo, members in by_algo.items():
         curves = [m["curve"] for m in members if m["curve"]["env_steps"]]
         if not curves:
@@ -291,9 +320,10 @@ def plot_tradeoff(table: pd.DataFrame, task: str, colors: dict[str, str], path: 
     rows = table[table["task"] == task]
     figure, axis = plt.subplots(figsize=(7.5, 5.5))
     for row in rows.itertuples():
+        label = run_label({"algo": row.algo, "variant": row.variant})
         axis.errorbar(row.final_cost_mean, row.final_return_mean, xerr=np.nan_to_num(row.final_cost_std),
-                      yerr=np.nan_to_num(row.final_return_std), fmt="o", capsize=3, color=colors.get(row.algo),
-                      label=f"{row.algo} ({row.seeds} seeds)")
+                      yerr=np.nan_to_num(row.final_return_std), fmt="o", capsize=3, color=colors.get(label),
+                      label=f"{label} ({row.seeds} seeds)")
     for limit in sorted(set(rows["cost_limit"])):
         axis.axvline(limit, color="black", linestyle="--", linewidth=1, label=f"cost limit d = {limit:g}")
     axis.set(xlabel="final J_c", ylabel="final return", title=f"{task}: final return vs final J_c (+- std over seeds)")
@@ -304,6 +334,17 @@ def plot_tradeoff(table: pd.DataFrame, task: str, colors: dict[str, str], path: 
     plt.close(figure)
 
 
+def diagnostics_table(table: pd.DataFrame) -> pd.DataFrame:
+    """What each configuration steered by: the diagnostics any of them logged (mean over seeds)."""
+    columns = [name for name in DIAGNOSTIC_COLUMNS if table[f"diag_{name}"].notna().any()]
+    rows = []
+    for _, row in table.iterrows():
+        shown = {"task": row["task"], "algorithm": run_label({"algo": row["algo"], "variant": row["variant"]})}
+        shown |= {DIAGNOSTIC_COLUMNS[name]: format_value(row[f"diag_{name}"]) for name in columns}
+        rows.append(shown)
+    return pd.DataFrame(rows)
+
+
 def markdown(table: pd.DataFrame, suite: Suite, images: list[str]) -> str:
     tasks = list(dict.fromkeys(table["task"]))
     return "\n".join([
@@ -312,6 +353,10 @@ def markdown(table: pd.DataFrame, suite: Suite, images: list[str]) -> str:
         caption(table, suite),
         "",
         markdown_table(display_table(table)),
+        "Diagnostics: each run's mean over the second half of its iterations, then the mean over seeds "
+        "(update-mode shares are fractions of updates; f is SMPO's weight; `-`: not logged).",
+        "",
+        markdown_table(diagnostics_table(table)),
         "OmniSafe's published numbers for these tasks (all its algorithms):",
         "",
         *(published_lines(tasks) or ["- none for these tasks"]),
