@@ -448,3 +448,23 @@ def test_smpo_ends_within_the_limit_on_budget_env(ray_session):
     result = train(config, iterations=30)
     assert result["cost"] <= COST_LIMIT + 1.0
     assert result["return"] >= 0.3 * COST_LIMIT
+
+
+@pytest.mark.parametrize(
+    ("setting", "allowed"),
+    [
+        ({"min_weight": 1.5}, r"a number in \[-1000000.0, 1.0\)"),
+        ({"modulation_warmup_env_steps": -1}, "an integer >= 0"),
+        ({"modulation_target": "return"}, r"one of \('reward', 'advantage'\)"),
+        ({"reward_shift": "per_step"}, r"one of \('none', 'episode_minimum'\)"),
+    ],
+)
+def test_bad_smpo_settings_fail_before_ray_starts_naming_the_field(ray_must_not_start, tmp_path, setting, allowed):
+    from rllib_safe.runs import TrainOptions
+    from rllib_safe.runs.service import UsageError, prepare_run
+
+    (name, value), = setting.items()
+    options = TrainOptions(algo="smpo", env="SafetyPointGoal1-v0", run_dir=tmp_path / "run", overrides=setting)
+    with pytest.raises(UsageError, match=rf"`{name}` = {value!r} is invalid: it must be {allowed}"):
+        prepare_run(options)
+    assert not (tmp_path / "run").exists()
