@@ -135,11 +135,22 @@ SMPO_VARIANTS: dict[str, dict[str, Any]] = {
     "observed_cost": {"overrides": SMPO_BASELINE | {"env_config": {"observe_episode_cost": COST_LIMIT}}},
     "authors": {"preset": "smpo-authors"},
 }
+SMPO_CANDIDATES = {
+    "normalized": SMPO_VARIANTS["normalized"],
+    "normalized_shift": {
+        "overrides": SMPO_BASELINE | {"modulation_units": "normalized", "reward_shift": "episode_minimum"},
+    },
+}
 SMPO_DIAGNOSIS = Suite(
     name="smpo_diagnosis",
     runs=interleaved([
         RunSpec("SafetyPointCircle1-v0", "smpo", seed, 300_000, settings=settings, variant=variant)
         for variant, settings in SMPO_VARIANTS.items()
+        for seed in range(2)
+    ] + [
+        # Candidates for new defaults (issue 24 item 6) on the paper's first task, where today's lose.
+        RunSpec("SafetyPointGoal1-v0", "smpo", seed, 500_000, settings=settings, variant=variant, tier="goal")
+        for variant, settings in SMPO_CANDIDATES.items()
         for seed in range(2)
     ]),
     results_dir=REPO / "benchmarks" / "results",
