@@ -134,6 +134,8 @@ SMPO_VARIANTS: dict[str, dict[str, Any]] = {
     # C_t / d appended to the observation: f depends on C_t, which the policy then sees.
     "observed_cost": {"overrides": SMPO_BASELINE | {"env_config": {"observe_episode_cost": COST_LIMIT}}},
     "authors": {"preset": "smpo-authors"},
+    # f floored at 0: past d' rewards vanish instead of turning into penalties (the diagnosis's lead).
+    "floor0": {"overrides": SMPO_BASELINE | {"min_weight": 0.0}},
 }
 SMPO_CANDIDATES = {
     "normalized": SMPO_VARIANTS["normalized"],
