@@ -180,7 +180,8 @@ class ObserveEpisodeCost(gym.Wrapper):
             dtype=self._dtype,
         )
 
-    def _observation(self, obs: Any, info: dict) -> np.ndarray:
+    def with_episode_cost(self, obs: Any, info: dict) -> np.ndarray:
+        """``obs`` with the episode's cost so far (``info["cumulative_cost"]``) / ``scale`` appended."""
         if CUMULATIVE_COST_INFO not in info:
             raise KeyError(
                 f"ObserveEpisodeCost reads info['{CUMULATIVE_COST_INFO}'], which {self.env} does not carry: "
@@ -192,8 +193,8 @@ class ObserveEpisodeCost(gym.Wrapper):
 
     def reset(self, **kwargs: Any) -> tuple:
         obs, info = self.env.reset(**kwargs)
-        return self._observation(obs, info), info
+        return self.with_episode_cost(obs, info), info
 
     def step(self, action: Any) -> tuple:
         obs, reward, terminated, truncated, info = self.env.step(action)
-        return self._observation(obs, info), reward, terminated, truncated, info
+        return self.with_episode_cost(obs, info), reward, terminated, truncated, info
