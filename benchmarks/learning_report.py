@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from benchmarks.learning_suites import PUBLISHED, PUBLISHED_LABEL, PUBLISHED_STEPS, Suite, published
+from benchmarks.learning_suites import PUBLISHED, PUBLISHED_LABEL, PUBLISHED_STEPS, Suite, published, run_label
 from rllib_safe.algorithms.safe_ppo.safe_ppo import SAFE_TRAINING_DEFAULTS
 from rllib_safe.metrics import COST_KEY, flat
 from rllib_safe.sweeps.report import markdown_table, mean_std_interval
@@ -201,7 +201,7 @@ def format_statistic(row: pd.Series, field: str) -> str:
 def display_table(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for _, row in table.iterrows():
-        algorithm = run_label({"algo": row["algo"], "variant": row["variant"]})
+        algorithm = run_label(row["algo"], row["variant"])
         shown = {"task": row["task"], "algorithm": algorithm, "settings": row["settings"] or "-",
                  "seeds": f"{row['seeds']}/{row['seeds_planned']}"}
         shown |= {heading: format_statistic(row, field) for field, heading in METRICS.items()}
@@ -218,7 +218,7 @@ def caption(table: pd.DataFrame, suite: Suite) -> str:
     for task, rows in table.groupby("task", sort=False):
         steps = ", ".join(sorted({f"{t / 1000:g}k" for t in rows["timesteps"]}))
         limits = ", ".join(sorted({f"{d:g}" for d in rows["cost_limit"]}))
-        seeds = ", ".join(f"{run_label({'algo': r.algo, 'variant': r.variant})} {r.seeds}/{r.seeds_planned}"
+        seeds = ", ".join(f"{run_label(r.algo, r.variant)} {r.seeds}/{r.seeds_planned}"
                           for r in rows.itertuples())
         reference = f" (published: 1e7 env steps, {PUBLISHED_STEPS / rows['timesteps'].max():g}x)" \
             if task in PUBLISHED else ""
@@ -276,11 +276,6 @@ def seed_band(curves: list[dict], key: str) -> tuple[np.ndarray, np.ndarray, np.
         return grid, np.nanmean(values, axis=0), np.nan_to_num(np.nanstd(values, axis=0))
 
 
-def run_label(record: dict) -> str:
-    """The algorithm, with the variant where the run has one: ``smpo (normalized)``."""
-    return f"{record['algo']} ({record['variant']})" if record.get("variant") else record["algo"]
-
-
 def algorithm_colors(suite: Suite) -> dict[str, str]:
     """One colour per algorithm (and variant) of the suite, the same in every figure."""
     labels = dict.fromkeys(run.label() for run in suite.runs)
@@ -292,7 +287,7 @@ def plot_curves(records: list[dict], task: str, colors: dict[str, str], path: Pa
     figure, axes = plt.subplots(1, 2, figsize=(13, 4.8))
     by_algo: dict[str, list[dict]] = {label: [] for label in colors}
     for record in records:
-        by_algo.setdefault(run_label(record), []).append(record)
+        by_algo.setdefault(run_label(record["algo"], record.get("variant", "")), []).append(record)
     for algo, members in by_algo.items():
         curves = [m["curve"] for m in members if m["curve"]["env_steps"]]
         if not curves:
@@ -320,7 +315,7 @@ def plot_tradeoff(table: pd.DataFrame, task: str, colors: dict[str, str], path: 
     rows = table[table["task"] == task]
     figure, axis = plt.subplots(figsize=(7.5, 5.5))
     for row in rows.itertuples():
-        label = run_label({"algo": row.algo, "variant": row.variant})
+        label = run_label(row.algo, row.variant)
         axis.errorbar(row.final_cost_mean, row.final_return_mean, xerr=np.nan_to_num(row.final_cost_std),
                       yerr=np.nan_to_num(row.final_return_std), fmt="o", capsize=3, color=colors.get(label),
                       label=f"{label} ({row.seeds} seeds)")
@@ -339,7 +334,7 @@ def diagnostics_table(table: pd.DataFrame) -> pd.DataFrame:
     columns = [name for name in DIAGNOSTIC_COLUMNS if table[f"diag_{name}"].notna().any()]
     rows = []
     for _, row in table.iterrows():
-        shown = {"task": row["task"], "algorithm": run_label({"algo": row["algo"], "variant": row["variant"]})}
+        shown = {"task": row["task"], "algorithm": run_label(row["algo"], row["variant"])}
         shown |= {DIAGNOSTIC_COLUMNS[name]: format_value(row[f"diag_{name}"]) for name in columns}
         rows.append(shown)
     return pd.DataFrame(rows)

@@ -28,6 +28,11 @@ def run_key(fields: dict[str, Any]) -> str:
     return json.dumps([fields[name] for name in RUN_KEY_FIELDS], sort_keys=True)
 
 
+def run_label(algo: str, variant: str = "") -> str:
+    """How a run's algorithm is shown: with its variant where it has one, ``smpo (normalized)``."""
+    return f"{algo} ({variant})" if variant else algo
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """One run of a suite: what is trained, for how long, with what settings differing from the defaults."""
@@ -46,7 +51,7 @@ class RunSpec:
         return run_key(vars(self))
 
     def label(self) -> str:
-        return f"{self.algo} ({self.variant})" if self.variant else self.algo
+        return run_label(self.algo, self.variant)
 
     def name(self) -> str:
         return f"{self.label()} on {self.task}, seed {self.seed}"
