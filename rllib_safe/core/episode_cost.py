@@ -14,12 +14,25 @@ from collections import deque
 from collections.abc import Iterable
 
 
+def _check_positive_count(name: str, value, allowed: str = "an integer >= 1") -> None:
+    """ValueError naming the setting ``name`` unless ``value`` is an integer >= 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"`{name}` = {value!r} is invalid: it must be {allowed}.")
+
+
+def _finite(value: float, what: str) -> float:
+    """``value`` as a float; ValueError unless it is a finite number."""
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"An episode's {what} must be a finite number, got {value!r}.")
+    return value
+
+
 class EpisodeWindow:
     """One figure (cost, return or length) of the last ``size`` finished episodes, oldest first."""
 
     def __init__(self, size: int):
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise ValueError(f"`episode_cost_window` = {size!r} is invalid: it must be an integer >= 1.")
+        _check_positive_count("episode_cost_window", size)
         self._values: deque[float] = deque(maxlen=size)
 
     def __len__(self) -> int:
@@ -27,11 +40,7 @@ class EpisodeWindow:
 
     def extend(self, values: Iterable[float]) -> None:
         """Adds finished episodes' values in the order they finished; the oldest fall out."""
-        for value in values:
-            value = float(value)
-            if not math.isfinite(value):
-                raise ValueError(f"An episode's cost, return or length must be a finite number, got {value!r}.")
-            self._values.append(value)
+        self._values.extend(_finite(value, "cost, return or length") for value in values)
 
     def mean(self) -> float | None:
         """The window's mean (J_c for the costs), or None while no episode has finished."""
@@ -64,12 +73,8 @@ class RecentEpisodeCosts:
     """
 
     def __init__(self, horizon_env_steps: int, min_episodes: int):
-        if isinstance(horizon_env_steps, bool) or not isinstance(horizon_env_steps, int) or horizon_env_steps < 1:
-            raise ValueError(
-                f"`steering_cost_env_steps` = {horizon_env_steps!r} is invalid: it must be an integer >= 1 (or None)."
-            )
-        if isinstance(min_episodes, bool) or not isinstance(min_episodes, int) or min_episodes < 1:
-            raise ValueError(f"`steering_cost_min_episodes` = {min_episodes!r} is invalid: it must be an integer >= 1.")
+        _check_positive_count("steering_cost_env_steps", horizon_env_steps, "an integer >= 1 (or None)")
+        _check_positive_count("steering_cost_min_episodes", min_episodes)
         self.horizon_env_steps = horizon_env_steps
         self.min_episodes = min_episodes
         self._episodes: deque[tuple[int, float]] = deque()  # (env steps when recorded, cost), oldest first
@@ -81,11 +86,7 @@ class RecentEpisodeCosts:
     def extend(self, costs: Iterable[float], env_steps: int) -> None:
         """Adds the costs of the episodes recorded once ``env_steps`` env steps had been sampled."""
         self._now = max(self._now, int(env_steps))
-        for cost in costs:
-            cost = float(cost)
-            if not math.isfinite(cost):
-                raise ValueError(f"An episode's cost must be a finite number, got {cost!r}.")
-            self._episodes.append((self._now, cost))
+        self._episodes.extend((self._now, _finite(cost, "cost")) for cost in costs)
         # Keep what a later mean can still use: the horizon's episodes and the last min_episodes.
         while len(self._episodes) > self.min_episodes and self._episodes[0][0] <= self._now - self.horizon_env_steps:
             self._episodes.popleft()
