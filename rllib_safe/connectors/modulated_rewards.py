@@ -133,7 +133,7 @@ class ModulateRewards(ConnectorV2):
             obs = module_batch[Columns.OBS]
             with torch.no_grad():
                 cost_q = module.compute_cost_q_values(obs, module_batch[Columns.ACTIONS])
-                if self.resample_actions:
+                if self.resample_actions and self.active:  # the term through Q^c is off in the warm-up
                     module_batch.update(resampled_action_columns(module, obs))
             raw_rewards = module_batch[Columns.REWARDS].to(cost_q.dtype)
             minimum = None
@@ -166,20 +166,13 @@ def resampled_action_columns(module, obs: torch.Tensor) -> dict[str, torch.Tenso
 
 
 class ModulateAdvantages(ConnectorV2):
-    """After the reward GAE: A~ = f A (``target="advantage"``) and, with ``resample_actions``,
-    the authors' weights W_t = G_t Q^c(s_t, a') f'(x_t), G_t the reward critic's lambda-return targets."""
+    """After the reward GAE: A~ = f A (``target="advantage"``) and, where ``ModulateRewards``
+    resampled actions, the authors' weights W_t = G_t Q^c(s_t, a') f'(x_t), G_t the reward
+    critic's lambda-return targets."""
 
-    def __init__(
-        self,
-        input_observation_space=None,
-        input_action_space=None,
-        *,
-        target: ModulationTarget,
-        resample_actions: bool,
-    ):
+    def __init__(self, input_observation_space=None, input_action_space=None, *, target: ModulationTarget):
         super().__init__(input_observation_space, input_action_space)
         self.target = target
-        self.resample_actions = resample_actions
 
     def __call__(self, *, rl_module, batch: dict[str, Any], episodes, **kwargs) -> Any:
         for module_batch in batch.values():
@@ -189,7 +182,7 @@ class ModulateAdvantages(ConnectorV2):
                 module_batch[Postprocessing.ADVANTAGES] = (
                     module_batch[Postprocessing.ADVANTAGES] * module_batch[MODULATION_WEIGHT]
                 )
-            if self.resample_actions:
+            if RESAMPLED_COST_Q in module_batch:  # resampled: not in the warm-up
                 module_batch[RESAMPLED_ACTION_WEIGHTS] = resampled_action_weights(
                     module_batch[Postprocessing.VALUE_TARGETS],
                     module_batch[RESAMPLED_COST_Q],

@@ -224,7 +224,7 @@ def test_advantage_target_learns_the_shifted_rewards_and_weights_the_advantages(
     out[Postprocessing.ADVANTAGES] = torch.tensor([1.0, -1.0, 2.0])
     out[Postprocessing.VALUE_TARGETS] = torch.tensor([3.0, 2.0, 1.0])
     out[RESAMPLED_COST_Q] = torch.tensor([0.5, 1.0, 2.0])
-    after = ModulateAdvantages(target="advantage", resample_actions=True)(
+    after = ModulateAdvantages(target="advantage")(
         rl_module={}, batch={"p": out}, episodes=[]
     )["p"]
     assert after[Postprocessing.ADVANTAGES] == pytest.approx(weight * torch.tensor([1.0, -1.0, 2.0]))

@@ -120,10 +120,8 @@ class SMPOTorchLearner(SafePPOTorchLearner):
                 pipeline.insert_after(AddOneTsToEpisodesAndTruncate, AddEpisodeRewardMinimumToTrainBatch())
             pipeline.insert_before(RewardGeneralAdvantageEstimation, self.modulation)
             if config.modulation_target == "advantage" or resample_actions:
-                pipeline.insert_after(
-                    RewardGeneralAdvantageEstimation,
-                    ModulateAdvantages(target=config.modulation_target, resample_actions=resample_actions),
-                )
+                modulate_advantages = ModulateAdvantages(target=config.modulation_target)
+                pipeline.insert_after(RewardGeneralAdvantageEstimation, modulate_advantages)
 
     @override(PPOTorchLearner)
     def configure_optimizers_for_module(self, module_id, config=None) -> None:
