@@ -4,7 +4,7 @@ TradeOffEnv (``rllib_safe.envs.known_optimum``): 10-step episodes, reward u1 + 0
 with d = 4 the optimum is return 9 at cost 4. Regimes: ``default``; ``zero_reward_cost`` (the
 costly effort earns nothing: optimum 5 at cost 0); ``signed`` (every reward minus 1: the same
 policy, optimum -1); ``units100`` (costs and d times 100: optimum 9 at cost 400). Settings are the
-learning tests' small-problem ones (tests/algorithms/learning.py): 4 envs sampled locally, 1,600
+learning tests' small-problem ones (``SMALL_PROBLEM_TRAINING``): 4 envs sampled locally, 1,600
 env steps per iteration, minibatches of 400, 5 epochs, lr 1e-3, no observation normalisation;
 SMPO's d' anneals over 16,000 env steps (10 iterations). One JSON line per run, with the return
 and J_c after 10, 20 and the last iteration and the optimum.
@@ -37,19 +37,16 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 HORIZON = 10
 ITERATIONS = 30
-SMALL_PROBLEM = {
-    "train_batch_size_per_learner": 1600, "minibatch_size": 400, "num_epochs": 5, "lr": 1e-3,
-    "normalize_observations": False,
-}
 
 
 def config_for(algo: str, regime: str, variant: str, seed: int):
     from rllib_safe.algorithms import default_config
     from rllib_safe.envs import register_envs
+    from rllib_safe.envs.known_optimum import SMALL_PROBLEM_TRAINING
 
     register_envs()
     env_config, limit = REGIMES[regime]
-    settings = dict(SMALL_PROBLEM) | ({"threshold_anneal_env_steps": 16_000} if algo == "smpo" else {})
+    settings = dict(SMALL_PROBLEM_TRAINING) | ({"threshold_anneal_env_steps": 16_000} if algo == "smpo" else {})
     return (
         default_config(algo)
         .environment("TradeOffEnv", env_config={"horizon": HORIZON, **env_config})
@@ -66,7 +63,7 @@ def measured(result: dict) -> tuple[float | None, float | None]:
 
 
 def run(algo: str, regime: str, variant: str, seed: int) -> dict:
-    from rllib_safe.envs.known_optimum import TradeOffEnv, constrained_optimum_return
+    from rllib_safe.envs.known_optimum import SMALL_PROBLEM_TRAINING, TradeOffEnv, constrained_optimum_return
 
     env_config, limit = REGIMES[regime]
     algo_instance = config_for(algo, regime, variant, seed).build_algo()
@@ -82,7 +79,7 @@ def run(algo: str, regime: str, variant: str, seed: int) -> dict:
     return {
         "benchmark": "known_optimum", "env": "TradeOffEnv", "algo": algo, "variant": variant, "regime": regime,
         "settings": VARIANTS[variant], "seed": seed, "cost_limit": limit, "iterations": ITERATIONS,
-        "env_steps": ITERATIONS * SMALL_PROBLEM["train_batch_size_per_learner"],
+        "env_steps": ITERATIONS * SMALL_PROBLEM_TRAINING["train_batch_size_per_learner"],
         "optimum_return": constrained_optimum_return(TradeOffEnv({"horizon": HORIZON, **env_config}), limit),
         "final_return": final_return, "final_cost": final_cost,
         "at_iteration": {str(k): {"return": v[0], "cost": v[1]} for k, v in checkpoints.items()},

@@ -110,6 +110,15 @@ FREE_REWARD = 0.5
 #: The known-optimum problems by the env id ``register_envs`` gives them.
 KNOWN_OPTIMUM_ENVS = {"BudgetEnv": BudgetEnv, "RiskySafeEnv": RiskySafeEnv, "TradeOffEnv": TradeOffEnv}
 
+#: Training settings at which these problems learn in seconds, shared by the learning tests and
+#: ``benchmarks/known_optimum.py`` (with 4 envs sampled on the local EnvRunner): 1,600 env steps
+#: per iteration, minibatches of 400, 5 epochs, lr 1e-3, no observation normalisation (the
+#: observation is already the fraction of the budget used).
+SMALL_PROBLEM_TRAINING = {
+    "train_batch_size_per_learner": 1600, "minibatch_size": 400, "num_epochs": 5, "lr": 1e-3,
+    "normalize_observations": False,
+}
+
 
 def constrained_optimum_return(env: _BudgetBase, cost_limit: float) -> float:
     """The best episode return with episode cost <= cost_limit (in the env's emitted units)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rllib_safe.envs import register_envs
+from rllib_safe.envs.known_optimum import SMALL_PROBLEM_TRAINING
 
 HORIZON = 20
 COST_LIMIT = 5.0
@@ -14,14 +15,7 @@ def small_problem_config(config, env: str = "BudgetEnv", *, seed: int = 0):
     return (
         config.environment(env, env_config={"horizon": HORIZON})
         .env_runners(num_env_runners=0, num_envs_per_env_runner=4)
-        .training(
-            cost_limit=COST_LIMIT,
-            train_batch_size_per_learner=1600,
-            minibatch_size=400,
-            num_epochs=5,
-            lr=1e-3,
-            normalize_observations=False,
-        )
+        .training(cost_limit=COST_LIMIT, **SMALL_PROBLEM_TRAINING)
         .debugging(seed=seed)
     )
 
