@@ -125,9 +125,9 @@ ENVS8 = Suite(
     checkpoint_every=5,
 )
 
-#: Issue 24's diagnosis of SMPO on SafetyPointCircle1-v0 (docs/algorithms.md section 3c): each
-#: variant changes one mechanism of the baseline, the defaults of 2026-12-07 written out so
-#: that a later change of the defaults does not change what this suite measures.
+#: Issue 24's diagnosis of SMPO on SafetyPointCircle1-v0 (docs/results.md, "SMPO's mechanisms one
+#: at a time"): each variant changes one mechanism of the baseline, the defaults of 2026-12-07
+#: written out so that a later change of the defaults does not change what this suite measures.
 SMPO_BASELINE = {"negative_reward_modulation": "penalise", "min_weight": -1.0, "modulation_units": "absolute"}
 SMPO_VARIANTS: dict[str, dict[str, Any]] = {
     "baseline": {"overrides": SMPO_BASELINE},
