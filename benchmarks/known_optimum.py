@@ -7,9 +7,10 @@ policy, optimum -1); ``units100`` (costs and d times 100: optimum 9 at cost 400)
 learning tests' small-problem ones (``SMALL_PROBLEM_TRAINING``): 4 envs sampled locally, 1,600
 env steps per iteration, minibatches of 400, 5 epochs, lr 1e-3, no observation normalisation;
 SMPO's d' anneals over 16,000 env steps (10 iterations). One JSON line per run, with the return
-and J_c after 10, 20 and the last iteration and the optimum.
+and J_c after every 10th and the last iteration and the optimum.
 
     python -m benchmarks.known_optimum --algo smpo --regime default signed --variant normalized
+    python -m benchmarks.known_optimum --algo ppo-lag --variant lagrangian_fast --iterations 100
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "normalized": {"modulation_units": "normalized"},
     "normalized_shift": {"modulation_units": "normalized", "reward_shift": "episode_minimum"},
     "no_term_through_qc": {"critic_gradient_coeff": 0.0},
+    # A sharper curve: f stays near 1 until about 1 cost unit before d' (docs/algorithms.md 3c).
+    "base30": {"modulation_base": 30.0},
     "lagrangian_fast": {"lagrangian_multiplier_init": 0.1, "lagrangian_multiplier_lr": 0.1},
 }
 HORIZON = 10
@@ -62,24 +65,24 @@ def measured(result: dict) -> tuple[float | None, float | None]:
     return tuple(None if v is None or not math.isfinite(v) else round(float(v), 2) for v in values)
 
 
-def run(algo: str, regime: str, variant: str, seed: int) -> dict:
+def run(algo: str, regime: str, variant: str, seed: int, iterations: int = ITERATIONS) -> dict:
     from rllib_safe.envs.known_optimum import SMALL_PROBLEM_TRAINING, TradeOffEnv, constrained_optimum_return
 
     env_config, limit = REGIMES[regime]
     algo_instance = config_for(algo, regime, variant, seed).build_algo()
     checkpoints = {}
     try:
-        for iteration in range(1, ITERATIONS + 1):
+        for iteration in range(1, iterations + 1):
             result = algo_instance.train()
-            if iteration in (10, 20, ITERATIONS):
+            if iteration % 10 == 0 or iteration == iterations:
                 checkpoints[iteration] = measured(result)
     finally:
         algo_instance.stop()
-    final_return, final_cost = checkpoints[ITERATIONS]
+    final_return, final_cost = checkpoints[iterations]
     return {
         "benchmark": "known_optimum", "env": "TradeOffEnv", "algo": algo, "variant": variant, "regime": regime,
-        "settings": VARIANTS[variant], "seed": seed, "cost_limit": limit, "iterations": ITERATIONS,
-        "env_steps": ITERATIONS * SMALL_PROBLEM_TRAINING["train_batch_size_per_learner"],
+        "settings": VARIANTS[variant], "seed": seed, "cost_limit": limit, "iterations": iterations,
+        "env_steps": iterations * SMALL_PROBLEM_TRAINING["train_batch_size_per_learner"],
         "optimum_return": constrained_optimum_return(TradeOffEnv({"horizon": HORIZON, **env_config}), limit),
         "final_return": final_return, "final_cost": final_cost,
         "at_iteration": {str(k): {"return": v[0], "cost": v[1]} for k, v in checkpoints.items()},
@@ -92,13 +95,15 @@ def main(argv: list[str] | None = None) -> int:
     args_parser.add_argument("--variant", nargs="+", default=["defaults"], choices=sorted(VARIANTS))
     args_parser.add_argument("--regime", nargs="+", default=sorted(REGIMES), choices=sorted(REGIMES))
     args_parser.add_argument("--seed", type=int, nargs="+", default=[0])
+    args_parser.add_argument("--iterations", type=int, default=ITERATIONS,
+                             help=f"training iterations of 1,600 env steps per run (default {ITERATIONS})")
     args = args_parser.parse_args(argv)
     set_torch_threads(args.torch_threads)
     start_ray(min(args.num_cpus, 2), log_to_driver=False)
     for variant in args.variant:
         for regime in args.regime:
             for seed in args.seed:
-                emit(run(args.algo, regime, variant, seed), args.out)
+                emit(run(args.algo, regime, variant, seed, args.iterations), args.out)
     return 0
 
 
