@@ -6,8 +6,8 @@ costly effort earns nothing: optimum 5 at cost 0); ``signed`` (every reward minu
 policy, optimum -1); ``units100`` (costs and d times 100: optimum 9 at cost 400). Settings are the
 learning tests' small-problem ones (``SMALL_PROBLEM_TRAINING``): 4 envs sampled locally, 1,600
 env steps per iteration, minibatches of 400, 5 epochs, lr 1e-3, no observation normalisation;
-SMPO's d' anneals over 16,000 env steps (10 iterations). One JSON line per run, with the return
-and J_c after every 10th and the last iteration and the optimum.
+SMPO's d' anneals over 16,000 env steps (10 iterations). One JSON line per run, with the return,
+J_c and the algorithm's diagnostics after every 10th and the last iteration, and the optimum.
 
     python -m benchmarks.known_optimum --algo smpo --regime default signed --variant normalized
     python -m benchmarks.known_optimum --algo ppo-lag --variant lagrangian_fast --iterations 100
@@ -59,10 +59,19 @@ def config_for(algo: str, regime: str, variant: str, seed: int):
     )
 
 
-def measured(result: dict) -> tuple[float | None, float | None]:
+def rounded(value) -> float | None:
+    return None if value is None or not math.isfinite(value) else round(float(value), 3)
+
+
+def measured(result: dict) -> dict[str, float | None]:
+    """Return and J_c, and the diagnostics the algorithm logged (``rllib_safe.metrics.DIAGNOSTIC_KEYS``)."""
+    from rllib_safe.metrics import DIAGNOSTIC_KEYS, lookup
+
     runners = result["env_runners"]
-    values = (runners.get("episode_return_window_mean"), runners.get("episode_cost_mean"))
-    return tuple(None if v is None or not math.isfinite(v) else round(float(v), 2) for v in values)
+    figures = {"return": rounded(runners.get("episode_return_window_mean")),
+               "cost": rounded(runners.get("episode_cost_mean"))}
+    diagnostics = {name: rounded(lookup(result, key, None)) for name, key in DIAGNOSTIC_KEYS.items()}
+    return figures | {name: value for name, value in diagnostics.items() if value is not None}
 
 
 def run(algo: str, regime: str, variant: str, seed: int, iterations: int = ITERATIONS) -> dict:
@@ -78,14 +87,14 @@ def run(algo: str, regime: str, variant: str, seed: int, iterations: int = ITERA
                 checkpoints[iteration] = measured(result)
     finally:
         algo_instance.stop()
-    final_return, final_cost = checkpoints[iterations]
+    final = checkpoints[iterations]
     return {
         "benchmark": "known_optimum", "env": "TradeOffEnv", "algo": algo, "variant": variant, "regime": regime,
         "settings": VARIANTS[variant], "seed": seed, "cost_limit": limit, "iterations": iterations,
         "env_steps": iterations * SMALL_PROBLEM_TRAINING["train_batch_size_per_learner"],
         "optimum_return": constrained_optimum_return(TradeOffEnv({"horizon": HORIZON, **env_config}), limit),
-        "final_return": final_return, "final_cost": final_cost,
-        "at_iteration": {str(k): {"return": v[0], "cost": v[1]} for k, v in checkpoints.items()},
+        "final_return": final["return"], "final_cost": final["cost"],
+        "at_iteration": {str(k): v for k, v in checkpoints.items()},
     }
 
 
