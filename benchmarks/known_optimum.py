@@ -36,6 +36,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no_term_through_qc": {"critic_gradient_coeff": 0.0},
     # A sharper curve: f stays near 1 until about 1 cost unit before d' (docs/algorithms.md 3c).
     "base30": {"modulation_base": 30.0},
+    # Q^c's target stops at every episode end (the paper's (1 - done)): C_t + Q^c is the episode's cost.
+    "qc_episode_end": {"qc_bootstrap_time_limit": False},
     "lagrangian_fast": {"lagrangian_multiplier_init": 0.1, "lagrangian_multiplier_lr": 0.1},
 }
 HORIZON = 10

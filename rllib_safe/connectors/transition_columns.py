@@ -8,9 +8,11 @@ action and its log-probability under the sampling policy, whether it is a real s
 chunk, whether Q^c's target bootstraps from s_{t+1}, and the realised discounted cost-to-go
 (valid only in chunks that end the episode).
 
-Bootstrapping follows RLlib's GAE and our cost value head: only a true termination stops it.
-A time-limit truncation (like a chunk cut mid-episode) leaves s_{t+1} a state whose
+Bootstrapping follows RLlib's GAE and our cost value head by default: only a true termination
+stops it. A time-limit truncation (like a chunk cut mid-episode) leaves s_{t+1} a state whose
 cost-to-go the episode's end did not observe, so the target keeps cost_gamma E Q^c(s_{t+1}, a').
+With ``bootstrap_time_limit=False`` (SMPO's ``qc_bootstrap_time_limit``) every episode end stops
+it, as the paper's (1 - done) does: Q^c then counts only the costs the episode's budget counts.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ NEXT_ACTIONS = "next_actions"
 NEXT_ACTION_LOGP = "next_action_logp"
 #: 1 where a_{t+1} is a real step of the same chunk (0 at the chunk's last step and phantom).
 NEXT_ACTION_MASK = "next_action_mask"
-#: 0 where the episode terminated at step t and at the phantom step, 1 elsewhere (time-limit
-#: truncations and chunk cuts included): the SARSA target bootstraps where it is 1.
+#: 0 where the episode terminated at step t (or, without bootstrapping at time limits, ended)
+#: and at the phantom step, 1 elsewhere (chunk cuts included): the SARSA target bootstraps where it is 1.
 COST_BOOTSTRAP_MASK = "cost_bootstrap_mask"
 #: sum_{k >= t} cost_gamma^(k - t) c_k to the end of the episode.
 REALISED_COST_TO_GO = "realised_cost_to_go"
@@ -63,9 +65,13 @@ class AddTransitionColumnsToTrainBatch(ConnectorV2):
     plus the phantom one) and needs ``RecordEpisodeEnds`` before it.
     """
 
-    def __init__(self, input_observation_space=None, input_action_space=None, *, cost_gamma: float):
+    def __init__(
+        self, input_observation_space=None, input_action_space=None, *, cost_gamma: float,
+        bootstrap_time_limit: bool = True,
+    ):
         super().__init__(input_observation_space, input_action_space)
         self.cost_gamma = cost_gamma
+        self.bootstrap_time_limit = bootstrap_time_limit
 
     def __call__(self, *, rl_module, batch: dict[str, Any], episodes, **kwargs) -> Any:
         for episode in self.single_agent_episode_iterator(episodes, agents_that_stepped_only=False):
@@ -81,7 +87,8 @@ class AddTransitionColumnsToTrainBatch(ConnectorV2):
             logps = episode.get_extra_model_outputs(Columns.ACTION_LOGP, slice(1, num_items))
             next_action_logps = list(logps) + [logps[-1]]
             next_action_mask = [1.0] * (num_real - 1) + [0.0, 0.0]
-            bootstrap_mask = [1.0] * (num_real - 1) + [0.0 if episode.is_terminated else 1.0, 0.0]
+            stops = episode.is_terminated or (ended and not self.bootstrap_time_limit)
+            bootstrap_mask = [1.0] * (num_real - 1) + [0.0 if stops else 1.0, 0.0]
             infos = episode.get_infos(slice(1, num_items))
             costs = [float(info.get("cost", 0.0)) for info in infos]
             cost_to_go = discounted_cost_to_go(costs, self.cost_gamma) + [0.0]

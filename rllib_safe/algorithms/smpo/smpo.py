@@ -42,6 +42,7 @@ SMPO_TRAINING_DEFAULTS = {
     "modulation_warmup_env_steps": 0,
     "critic_gradient_estimator": "next_state",
     "qc_regularizer": "weight_l2",
+    "qc_bootstrap_time_limit": True,
 }
 
 #: The two estimators of the policy-gradient term through Q^c (``critic_gradient_estimator``).
@@ -96,6 +97,7 @@ class SMPOConfig(SafePPOConfig):
         modulation_warmup_env_steps: int = NotProvided,
         critic_gradient_estimator: CriticGradientEstimator = NotProvided,
         qc_regularizer: CostQRegularizer = NotProvided,
+        qc_bootstrap_time_limit: bool = NotProvided,
         **kwargs,
     ) -> SMPOConfig:
         """SafePPO's settings plus SMPO's.
@@ -146,6 +148,13 @@ class SMPOConfig(SafePPOConfig):
             qc_regularizer: "weight_l2" (ours: qc_l2 * the sum of squared Q^c weight
                 matrices, biases excluded) or "prediction_l2" (the authors' code: qc_l2 *
                 mean Q^c(s, a)^2 over the batch).
+            qc_bootstrap_time_limit: True (RLlib's convention for value targets): Q^c's
+                target keeps cost_gamma E Q^c(s', a') after a time-limit truncation, so Q^c also
+                counts costs past the episode's end. False (the paper's y = c + cost_gamma
+                (1 - done) E Q^c(s', a'), done at every episode end): it stops there, so
+                C_t + Q^c predicts the episode's cost, which is what the budget counts. Exact
+                where the observation tells how many steps are left; an average over them where
+                it does not.
         """
         super().training(**kwargs)
         self._update_settings(locals(), SMPO_TRAINING_DEFAULTS)
@@ -177,10 +186,9 @@ class SMPOConfig(SafePPOConfig):
             "critic_gradient_estimator", self.critic_gradient_estimator, get_args(CriticGradientEstimator)
         )
         check_choice("qc_regularizer", self.qc_regularizer, get_args(CostQRegularizer))
-        if not isinstance(self.use_dynamic_threshold, bool):
-            raise TypeError(
-                f"`use_dynamic_threshold` = {self.use_dynamic_threshold!r} is invalid: it must be True or False."
-            )
+        for name in ("use_dynamic_threshold", "qc_bootstrap_time_limit"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"`{name}` = {getattr(self, name)!r} is invalid: it must be True or False.")
 
     def threshold_anneal_steps(self, *, warn: bool = False) -> int:
         """e_max in env steps: ``threshold_anneal_env_steps``, or ``threshold_anneal_iterations`` x the batch."""

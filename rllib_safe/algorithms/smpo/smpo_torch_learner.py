@@ -111,7 +111,9 @@ class SMPOTorchLearner(SafePPOTorchLearner):
             pipeline.insert_before(AddOneTsToEpisodesAndTruncate, RecordEpisodeEnds())
             pipeline.insert_after(
                 AddOneTsToEpisodesAndTruncate,
-                AddTransitionColumnsToTrainBatch(cost_gamma=config.cost_gamma),
+                AddTransitionColumnsToTrainBatch(
+                    cost_gamma=config.cost_gamma, bootstrap_time_limit=config.qc_bootstrap_time_limit
+                ),
             )
             pipeline.insert_after(
                 AddTransitionColumnsToTrainBatch, AddNextObservationsFromEpisodesToTrainBatch()
