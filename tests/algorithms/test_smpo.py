@@ -89,6 +89,7 @@ def test_registry_and_defaults():
         ("modulation_warmup_env_steps", 1.5),
         ("critic_gradient_estimator", "reinforce"),
         ("qc_regularizer", "l1"),
+        ("qc_bootstrap_time_limit", "no"),
     ],
 )
 def test_validate_names_field_and_value(field, value):

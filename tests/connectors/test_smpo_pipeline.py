@@ -92,16 +92,23 @@ def test_scaling_every_reward_leaves_the_policy_gradient_unchanged():
     assert relative_change < 1e-4, relative_change
 
 
-@pytest.mark.parametrize(("terminated", "truncated"), [(False, True), (True, False)])
-def test_only_termination_stops_the_sarsa_bootstrap(terminated, truncated):
-    """A time limit (truncated) keeps cost_gamma * E Q^c(s', a') in the last step's target."""
-    learner = build_learner(SMPOConfig())
+@pytest.mark.parametrize("bootstrap_time_limit", [True, False])
+@pytest.mark.parametrize(("terminated", "truncated"), [(False, True), (True, False), (False, False)],
+                         ids=["time limit", "termination", "cut mid-episode"])
+def test_the_sarsa_bootstrap_stops_at_a_termination_and_at_a_time_limit_only_when_asked(
+    bootstrap_time_limit, terminated, truncated
+):
+    """By default a time limit (truncated) keeps cost_gamma * E Q^c(s', a') in the last step's
+    target; ``qc_bootstrap_time_limit=False`` stops it at every episode end. A chunk cut
+    mid-episode always bootstraps."""
+    learner = build_learner(SMPOConfig().training(qc_bootstrap_time_limit=bootstrap_time_limit))
     episode = crafted_episode([1.0] * 3, [1.0, 0.0, 2.0], terminated=terminated, truncated=truncated)
     batch = train_batch(learner, [episode])
     next_cost_q = torch.full_like(batch[COSTS], 4.0)
     targets = sarsa_targets(batch[COSTS], batch[COST_BOOTSTRAP_MASK], next_cost_q, learner.config.cost_gamma)
     last_step = targets[batch[Columns.LOSS_MASK]][-1]
-    expected = 2.0 if terminated else 2.0 + learner.config.cost_gamma * 4.0
+    stops = terminated or (truncated and not bootstrap_time_limit)
+    expected = 2.0 if stops else 2.0 + learner.config.cost_gamma * 4.0
     assert float(last_step) == pytest.approx(expected)
 
 
