@@ -141,6 +141,9 @@ SMPO_VARIANTS: dict[str, dict[str, Any]] = {
     "authors": {"preset": "smpo-authors"},
     # f floored at 0: past d' rewards vanish instead of turning into penalties (the diagnosis's lead).
     "floor0": {"overrides": SMPO_BASELINE | {"min_weight": 0.0}},
+    # Q^c's target stops at every episode end (the paper's (1 - done)): on TradeOffEnv this took
+    # Q^c's bias from +3.5 to ~0 (benchmarks/results/known_optimum_2cores.jsonl).
+    "qc_episode_end": {"overrides": SMPO_BASELINE | {"qc_bootstrap_time_limit": False}},
 }
 SMPO_CANDIDATES = {
     "normalized": SMPO_VARIANTS["normalized"],
