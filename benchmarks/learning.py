@@ -3,6 +3,7 @@
     python -m benchmarks.learning --suite standard              # every run not in the results file yet
     python -m benchmarks.learning --suite standard --jobs 16    # 16 runs at once, one CPU each
     python -m benchmarks.learning --suite standard --tasks SafetyPointCircle1-v0 --algos pcrpo smpo --seeds 0
+    python -m benchmarks.learning --suite smpo_diagnosis --variants qc_episode_end   # runs of one variant
     python -m benchmarks.learning --suite standard --dry-run    # the plan: done, to resume, to start
     python -m benchmarks.learning --suite standard --report     # table and figures from the results file
     python -m benchmarks.learning --suite smoke                 # the same code path in seconds
@@ -58,17 +59,23 @@ class RunDirMismatch(ValueError):
     """A run directory holds a run with other settings than the one asked for."""
 
 
-def select_runs(suite: Suite, tasks: list[str] | None, algos: list[str] | None, seeds: list[int] | None):
+def select_runs(suite: Suite, tasks: list[str] | None, algos: list[str] | None, seeds: list[int] | None,
+                variants: list[str] | None = None):
     """The suite's runs that pass the filters; a filter value the suite does not have is an error."""
-    for flag, given, known in (("--tasks", tasks, suite.tasks()), ("--algos", algos, suite.algos()),
-                               ("--seeds", seeds, sorted({run.seed for run in suite.runs}))):
+    filters = (
+        ("--tasks", "task", tasks, suite.tasks()),
+        ("--algos", "algo", algos, suite.algos()),
+        ("--seeds", "seed", seeds, sorted({run.seed for run in suite.runs})),
+        ("--variants", "variant", variants, sorted({run.variant for run in suite.runs if run.variant})),
+    )
+    for flag, _, given, known in filters:
         unknown = [value for value in given or () if value not in known]
         if unknown:
             raise SystemExit(f"{flag} {' '.join(map(str, unknown))}: not in suite {suite.name!r}; "
-                             f"choose from {' '.join(map(str, known))}")
+                             f"choose from {' '.join(map(str, known)) or '(none)'}")
     return [
         run for run in suite.runs
-        if (not tasks or run.task in tasks) and (not algos or run.algo in algos) and (not seeds or run.seed in seeds)
+        if all(not given or getattr(run, field) in given for _, field, given, _ in filters)
     ]
 
 
@@ -363,6 +370,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--tasks", nargs="+", help="only these tasks of the suite")
     parser.add_argument("--algos", nargs="+", help="only these algorithms of the suite")
     parser.add_argument("--seeds", nargs="+", type=int, help="only these seeds of the suite")
+    parser.add_argument("--variants", nargs="+", help="only these variants of the suite (runs that have one)")
     parser.add_argument("--jobs", type=int, default=1, help="runs at once, one CPU each (default 1: in this process)")
     parser.add_argument("--out", type=Path, help="folder of the results file, table and figures "
                         "(default: the suite's, benchmarks/results for standard)")
@@ -387,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.report:
         report(suite, results_file)
         return 0
-    selected = select_runs(suite, args.tasks, args.algos, args.seeds)
+    selected = select_runs(suite, args.tasks, args.algos, args.seeds, args.variants)
     finished = {run_key(record) for record in load_records(results_file)}
     if args.dry_run:
         dry_run(selected, runs_dir, finished)

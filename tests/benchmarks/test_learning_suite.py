@@ -154,3 +154,10 @@ def test_every_run_of_every_suite_has_settings_a_run_would_accept(tmp_path):
                                   seed=options.seed, placement=options.placement())
             check_warmup_fits(config, options.timesteps)
     assert len(checked) > len(SUITES)
+
+
+def test_runs_are_selected_by_variant_and_an_unknown_variant_names_the_known_ones():
+    selected = learning.select_runs(SMPO_DIAGNOSIS, None, None, [1], ["floor0", "offset"])
+    assert sorted((run.variant, run.seed) for run in selected) == [("floor0", 1), ("offset", 1)]
+    with pytest.raises(SystemExit, match=r"--variants floor: not in suite 'smpo_diagnosis'; choose from .*floor0"):
+        learning.select_runs(SMPO_DIAGNOSIS, None, None, None, ["floor"])
