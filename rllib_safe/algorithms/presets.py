@@ -58,7 +58,9 @@ SMPO presets, SMPO's only (they set SMPO's own settings; docs/algorithms.md sect
 ``PRESETS["smpo-paper"]``: the modulation as the paper (arXiv 2504.03040) writes it, with
 rllib-safe's PPO schedule: r~ = f r for every reward (a negative reward times a negative f
 becomes a bonus), f unclamped, b = 3, d' relaxed from 2d to d over e_max = 50 epochs of
-20,000 env steps, no warm-up, the term through Q^c at weight 1, Q^c regularised on its weights.
+20,000 env steps, no warm-up, the term through Q^c at weight 1, Q^c regularised on its weights,
+Q^c's target y = c + gamma (1 - done) E Q^c(s', a') stopped at every episode end (Safety Gym's
+done is true at the time limit too).
 
 ``PRESETS["smpo-authors"]``: SMPO as the authors' public code runs it (``jajajag/smpo`` at
 8d512ee; "code" below: ``algos/smpo.py``, ``algos/ppo_core.py``, ``critics/safety_critic.py``,
@@ -150,6 +152,7 @@ PRESETS["smpo-paper"] = {
     "critic_gradient_estimator": "next_state",
     "critic_gradient_coeff": 1.0,
     "qc_regularizer": "weight_l2",
+    "qc_bootstrap_time_limit": False,
 }
 
 #: SMPO as the authors' public code runs it (the module docstring gives each value's source).

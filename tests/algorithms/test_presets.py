@@ -129,6 +129,7 @@ def test_smpo_presets_set_the_papers_and_the_authors_reading():
     paper, authors = PRESETS["smpo-paper"], PRESETS["smpo-authors"]
     assert paper["negative_reward_modulation"] == "paper" and paper["min_weight"] is None
     assert paper["modulation_warmup_env_steps"] == 0 and paper["modulation_target"] == "reward"
+    assert paper["qc_bootstrap_time_limit"] is False  # the paper's (1 - done): done at every episode end
     # jajajag/smpo: f on the advantage, rewards shifted >= 0, f in [-5, 5], b = 4, 5 epochs of PPO
     # first, the term -0.1 W log pi(a'|s) at the same state, Q^c's L2 on its predictions, 256-256.
     assert authors["modulation_target"] == "advantage" and authors["reward_shift"] == "episode_minimum"
