@@ -38,6 +38,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "base30": {"modulation_base": 30.0},
     # Q^c's target stops at every episode end (the paper's (1 - done)): C_t + Q^c is the episode's cost.
     "qc_episode_end": {"qc_bootstrap_time_limit": False},
+    "qc_episode_end_shift": {"qc_bootstrap_time_limit": False, "reward_shift": "episode_minimum"},
     "lagrangian_fast": {"lagrangian_multiplier_init": 0.1, "lagrangian_multiplier_lr": 0.1},
 }
 HORIZON = 10
