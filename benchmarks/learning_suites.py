@@ -144,6 +144,11 @@ SMPO_VARIANTS: dict[str, dict[str, Any]] = {
     # Q^c's target stops at every episode end (the paper's (1 - done)): on TradeOffEnv this took
     # Q^c's bias from +3.5 to ~0 (benchmarks/results/known_optimum_2cores.jsonl).
     "qc_episode_end": {"overrides": SMPO_BASELINE | {"qc_bootstrap_time_limit": False}},
+    # The combination that held the limit in all four TradeOffEnv regimes, with d' reaching d at
+    # half of this suite's 300k steps so that the second half is judged against d itself.
+    "episode_end_shift_anneal150k": {"overrides": SMPO_BASELINE | {
+        "qc_bootstrap_time_limit": False, "reward_shift": "episode_minimum", "threshold_anneal_env_steps": 150_000,
+    }},
 }
 SMPO_CANDIDATES = {
     "normalized": SMPO_VARIANTS["normalized"],
