@@ -163,6 +163,11 @@ SMPO_DIAGNOSIS = Suite(
         for variant, settings in SMPO_VARIANTS.items()
         for seed in range(2)
     ] + [
+        # Its two seeds split (J_c 2.2 and 46.8): two more before reading it.
+        RunSpec("SafetyPointCircle1-v0", "smpo", seed, 300_000, variant="episode_end_shift_anneal150k",
+                settings=SMPO_VARIANTS["episode_end_shift_anneal150k"])
+        for seed in (2, 3)
+    ] + [
         # Candidates for new defaults (issue 24 item 6) on the paper's first task, where today's lose.
         RunSpec("SafetyPointGoal1-v0", "smpo", seed, 500_000, settings=settings, variant=variant, tier="goal")
         for variant, settings in SMPO_CANDIDATES.items()
