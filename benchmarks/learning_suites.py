@@ -150,6 +150,20 @@ SMPO_VARIANTS: dict[str, dict[str, Any]] = {
         "qc_bootstrap_time_limit": False, "reward_shift": "episode_minimum", "threshold_anneal_env_steps": 150_000,
     }},
 }
+#: Issue 24 item 6: that combination ("lead") with one more change each, aimed at what kept two of
+#: its four seeds over d (past d' the clamped f makes further cost free and turns rewards into
+#: penalties; the reward critic cannot see C_t).
+SMPO_LEAD = SMPO_VARIANTS["episode_end_shift_anneal150k"]["overrides"]
+SMPO_LEAD_VARIANTS: dict[str, dict[str, Any]] = {
+    # f graded over [0, 1.47 d'] (clamp -1 at x = 1.47 d') instead of ~3 cost units around d'.
+    "lead_normalized": {"overrides": SMPO_LEAD | {"modulation_units": "normalized"}},
+    # The authors' clamp: f' stays non-zero 1.6 cost units further past d'.
+    "lead_floor5": {"overrides": SMPO_LEAD | {"min_weight": -5.0}},
+    # C_t / d observed: the reward critic and the policy see what f depends on.
+    "lead_observed_cost": {"overrides": SMPO_LEAD | {"env_config": {"observe_episode_cost": COST_LIMIT}}},
+    # f on the advantage (the authors' target): the critic learns the shifted raw rewards, a Markov target.
+    "lead_advantage": {"overrides": SMPO_LEAD | {"modulation_target": "advantage"}},
+}
 SMPO_CANDIDATES = {
     "normalized": SMPO_VARIANTS["normalized"],
     "normalized_shift": {
@@ -167,6 +181,10 @@ SMPO_DIAGNOSIS = Suite(
         RunSpec("SafetyPointCircle1-v0", "smpo", seed, 300_000, variant="episode_end_shift_anneal150k",
                 settings=SMPO_VARIANTS["episode_end_shift_anneal150k"])
         for seed in (2, 3)
+    ] + [
+        RunSpec("SafetyPointCircle1-v0", "smpo", seed, 300_000, settings=settings, variant=variant, tier="lead")
+        for seed in (0, 3)  # the two seeds the lead kept over d
+        for variant, settings in SMPO_LEAD_VARIANTS.items()
     ] + [
         # Candidates for new defaults (issue 24 item 6) on the paper's first task, where today's lose.
         RunSpec("SafetyPointGoal1-v0", "smpo", seed, 500_000, settings=settings, variant=variant, tier="goal")
