@@ -155,6 +155,9 @@ SMPO_VARIANTS: dict[str, dict[str, Any]] = {
 #: penalties; the reward critic cannot see C_t).
 SMPO_LEAD = SMPO_VARIANTS["episode_end_shift_anneal150k"]["overrides"]
 SMPO_LEAD_VARIANTS: dict[str, dict[str, Any]] = {
+    # Q^c undiscounted (its target already stops at episode ends): C_t + Q^c then predicts the
+    # episode's undiscounted cost; at 0.995 Q^c counts ~200 of Circle's 500 steps (Goal1: 1,000).
+    "lead_undiscounted": {"overrides": SMPO_LEAD | {"cost_gamma": 1.0}},
     # f graded over [0, 1.47 d'] (clamp -1 at x = 1.47 d') instead of ~3 cost units around d'.
     "lead_normalized": {"overrides": SMPO_LEAD | {"modulation_units": "normalized"}},
     # The authors' clamp: f' stays non-zero 1.6 cost units further past d'.
