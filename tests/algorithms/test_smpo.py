@@ -98,6 +98,13 @@ def test_validate_names_field_and_value(field, value):
         config.validate()
 
 
+def test_undiscounted_cost_critic_needs_its_target_stopped_at_episode_ends():
+    endless = SMPOConfig().environment("CartPole-v1").training(cost_gamma=1.0, qc_bootstrap_time_limit=True)
+    with pytest.raises(ValueError, match=r"`cost_gamma` = 1.0 is invalid with `qc_bootstrap_time_limit=True`"):
+        endless.validate()
+    SMPOConfig().environment("CartPole-v1").training(cost_gamma=1.0, qc_bootstrap_time_limit=False).validate()
+
+
 @pytest.mark.parametrize("value", [True, False])
 def test_retired_negative_reward_flag_names_its_replacement(value):
     message = rf"`modulate_negative_rewards` = {value!r} is no longer a setting: use `negative_reward_modulation`"

@@ -189,6 +189,12 @@ class SMPOConfig(SafePPOConfig):
         for name in ("use_dynamic_threshold", "qc_bootstrap_time_limit"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"`{name}` = {getattr(self, name)!r} is invalid: it must be True or False.")
+        if self.cost_gamma == 1.0 and self.qc_bootstrap_time_limit:
+            raise ValueError(
+                "`cost_gamma` = 1.0 is invalid with `qc_bootstrap_time_limit=True`: Q^c's target would sum "
+                "costs past every time limit without end. Set qc_bootstrap_time_limit=False (the target stops "
+                "at every episode end) or cost_gamma < 1."
+            )
 
     def threshold_anneal_steps(self, *, warn: bool = False) -> int:
         """e_max in env steps: ``threshold_anneal_env_steps``, or ``threshold_anneal_iterations`` x the batch."""
