@@ -83,6 +83,8 @@ qc_regularizer / qc_l2                prediction 0.1 code: MSE + 0.1 mean(Q^c^2)
 qc_target_tau                         1              code: no target network
 qc_lr                                 3e-4           code: one Adam lr for both
 cost_gamma                            0.99           code: Q^c's target uses gamma
+qc_bootstrap_time_limit               True           code: the target ignores episode ends (a slip);
+                                                     True keeps its bootstrap past time limits
 train_batch_size_per_learner          20,000         3b: 20,000 steps per epoch (config.yaml at
                                                      8d512ee reads 30,000)
 minibatch_size / num_epochs           20,000 / 80    code: 80 full-batch policy (and Q^c) updates
@@ -170,6 +172,7 @@ PRESETS["smpo-authors"] = {
     "qc_target_tau": 1.0,
     "qc_lr": 3e-4,
     "cost_gamma": 0.99,
+    "qc_bootstrap_time_limit": True,
     "train_batch_size_per_learner": 20_000,
     "minibatch_size": 20_000,
     "num_epochs": 80,

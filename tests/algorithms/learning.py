@@ -9,13 +9,16 @@ HORIZON = 20
 COST_LIMIT = 5.0
 
 
-def small_problem_config(config, env: str = "BudgetEnv", *, seed: int = 0):
-    """Fast settings: local sampling, short episodes, small batches (``env``: a known-optimum problem)."""
+def small_problem_config(
+    config, env: str = "BudgetEnv", *, seed: int = 0, env_config: dict | None = None, cost_limit: float = COST_LIMIT
+):
+    """Fast settings: local sampling, short episodes, small batches (``env``: a known-optimum problem;
+    ``env_config`` adds to its horizon of ``HORIZON`` steps or replaces it)."""
     register_envs()
     return (
-        config.environment(env, env_config={"horizon": HORIZON})
+        config.environment(env, env_config={"horizon": HORIZON, **(env_config or {})})
         .env_runners(num_env_runners=0, num_envs_per_env_runner=4)
-        .training(cost_limit=COST_LIMIT, **SMALL_PROBLEM_TRAINING)
+        .training(cost_limit=cost_limit, **SMALL_PROBLEM_TRAINING)
         .debugging(seed=seed)
     )
 

@@ -138,6 +138,7 @@ def test_smpo_presets_set_the_papers_and_the_authors_reading():
     assert authors["threshold_anneal_env_steps"] == 50 * 20_000
     assert (authors["critic_gradient_estimator"], authors["critic_gradient_coeff"]) == ("same_state", 0.1)
     assert (authors["qc_regularizer"], authors["qc_l2"]) == ("prediction_l2", 0.1)
+    assert authors["qc_bootstrap_time_limit"] is True  # their target ignores episode ends: the nearest reading
     assert authors["model_config"]["fcnet_hiddens"] == [256, 256]
     for name in ("smpo-paper", "smpo-authors"):
         config = build_config("smpo", "SafetyPointGoal1-v0", preset=name)

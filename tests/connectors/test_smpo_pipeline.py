@@ -98,8 +98,8 @@ def test_scaling_every_reward_leaves_the_policy_gradient_unchanged():
 def test_the_sarsa_bootstrap_stops_at_a_termination_and_at_a_time_limit_only_when_asked(
     bootstrap_time_limit, terminated, truncated
 ):
-    """By default a time limit (truncated) keeps cost_gamma * E Q^c(s', a') in the last step's
-    target; ``qc_bootstrap_time_limit=False`` stops it at every episode end. A chunk cut
+    """With ``qc_bootstrap_time_limit=True`` a time limit (truncated) keeps cost_gamma * E Q^c(s', a')
+    in the last step's target; by default (False) it stops at every episode end. A chunk cut
     mid-episode always bootstraps."""
     learner = build_learner(SMPOConfig().training(qc_bootstrap_time_limit=bootstrap_time_limit))
     episode = crafted_episode([1.0] * 3, [1.0, 0.0, 2.0], terminated=terminated, truncated=truncated)
@@ -113,8 +113,9 @@ def test_the_sarsa_bootstrap_stops_at_a_termination_and_at_a_time_limit_only_whe
 
 
 def test_default_modulation_never_turns_a_penalty_into_a_bonus():
-    """Past d' (f = -1 with the default clamp) the paper's product pays -0.2 * -1 = +0.2."""
-    learner = build_learner(SMPOConfig().training(cost_limit=5.0))
+    """Past d' (f = -1 with the default clamp) the paper's product pays -0.2 * -1 = +0.2; the default
+    rule does not, even without the default reward shift (which leaves no reward negative)."""
+    learner = build_learner(SMPOConfig().training(cost_limit=5.0, reward_shift="none"))
     batch = train_batch(learner, [crafted_episode([-0.2, 0.5, -0.2], [30.0] * 3, cost_before=30.0)])
     real = batch[Columns.LOSS_MASK]
     modulated, raw = batch[Columns.REWARDS][real], batch[RAW_REWARDS][real]

@@ -37,12 +37,15 @@ SMPO_TRAINING_DEFAULTS = {
     "min_weight": -1.0,
     "expected_sarsa_samples": 4,
     "modulation_target": "reward",
-    "reward_shift": "none",
+    # The authors' code: every reward the learner sees is >= 0, so a weight past d' never turns a
+    # penalty into a bonus nor makes not spending worse than spending (docs/algorithms.md 3b).
+    "reward_shift": "episode_minimum",
     "reward_offset": 0.0,
     "modulation_warmup_env_steps": 0,
     "critic_gradient_estimator": "next_state",
     "qc_regularizer": "weight_l2",
-    "qc_bootstrap_time_limit": True,
+    # The paper's (1 - done), done at every episode end: C_t + Q^c predicts the episode's cost.
+    "qc_bootstrap_time_limit": False,
 }
 
 #: The two estimators of the policy-gradient term through Q^c (``critic_gradient_estimator``).
@@ -131,9 +134,10 @@ class SMPOConfig(SafePPOConfig):
             modulation_target: Where f acts: "reward" (the paper: the critic and GAE learn
                 r~) or "advantage" (the authors' code: f times the standardised advantage of
                 the unmodulated reward, whose return the critic learns).
-            reward_shift: "none", or "episode_minimum" (the authors' code): every reward
-                the learner sees is shifted by minus the lowest reward of the episode so far
-                when that is negative, so none is. Returns are reported unshifted.
+            reward_shift: "episode_minimum" (default; the authors' code): every reward the
+                learner sees is shifted by minus the lowest reward of the episode so far when
+                that is negative, so none is; or "none" (the paper). Returns are reported
+                unshifted.
             reward_offset: A constant added to every reward the learner sees (0: none; a
                 diagnostic of how f treats signed rewards). Returns are reported without it.
             modulation_warmup_env_steps: Plain PPO (f = 1, no term through Q^c) for this many
@@ -148,13 +152,13 @@ class SMPOConfig(SafePPOConfig):
             qc_regularizer: "weight_l2" (ours: qc_l2 * the sum of squared Q^c weight
                 matrices, biases excluded) or "prediction_l2" (the authors' code: qc_l2 *
                 mean Q^c(s, a)^2 over the batch).
-            qc_bootstrap_time_limit: True (RLlib's convention for value targets): Q^c's
-                target keeps cost_gamma E Q^c(s', a') after a time-limit truncation, so Q^c also
-                counts costs past the episode's end. False (the paper's y = c + cost_gamma
-                (1 - done) E Q^c(s', a'), done at every episode end): it stops there, so
-                C_t + Q^c predicts the episode's cost, which is what the budget counts. Exact
-                where the observation tells how many steps are left; an average over them where
-                it does not.
+            qc_bootstrap_time_limit: False (default; the paper's y = c + cost_gamma
+                (1 - done) E Q^c(s', a'), done at every episode end): Q^c's target stops
+                there, so C_t + Q^c predicts the episode's cost, which is what the budget
+                counts; exact where the observation tells how many steps are left, an average
+                over them where it does not. True (RLlib's convention for value targets): the
+                target keeps cost_gamma E Q^c(s', a') after a time-limit truncation, so Q^c
+                also counts costs past the episode's end.
         """
         super().training(**kwargs)
         self._update_settings(locals(), SMPO_TRAINING_DEFAULTS)
