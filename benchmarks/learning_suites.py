@@ -97,6 +97,14 @@ def interleaved(runs: list[RunSpec]) -> tuple[RunSpec, ...]:
     return tuple(sorted(runs, key=lambda run: (tiers.index(run.tier), run.seed)))
 
 
+#: SMPO's defaults of 2026-12-07 before and after issue 24 item 6 changed two of them, written out
+#: so that a later change of the defaults does not change what a suite measures.
+SMPO_BASELINE = {"negative_reward_modulation": "penalise", "min_weight": -1.0, "modulation_units": "absolute"}
+SMPO_EPISODE_END_SHIFT = {"overrides": SMPO_BASELINE | {
+    "qc_bootstrap_time_limit": False, "reward_shift": "episode_minimum", "threshold_anneal_env_steps": 1_000_000,
+}}
+
+
 STANDARD = Suite(
     name="standard",
     runs=interleaved([
@@ -105,6 +113,9 @@ STANDARD = Suite(
               settings={"pcrpo": HOPPER_PCRPO_SLACKS}),
         *grid("SafetyHopperVelocity-v1", ["ppo"], 1, 500_000),
         *grid("SafetyPointGoal1-v0", ["ppo-lag", "pcrpo", "smpo"], 2, 500_000, tier="optional"),
+        # Issue 24 item 7: SMPO at the defaults item 6 set; the runs above keep the earlier defaults.
+        *(RunSpec("SafetyPointCircle1-v0", "smpo", seed, 300_000, settings=SMPO_EPISODE_END_SHIFT,
+                  variant="episode_end_shift", tier="smpo_defaults") for seed in range(3)),
     ]),
     results_dir=REPO / "benchmarks" / "results",
     checkpoint_every=5,
@@ -128,7 +139,6 @@ ENVS8 = Suite(
 #: Issue 24's diagnosis of SMPO on SafetyPointCircle1-v0 (docs/results.md, "SMPO's mechanisms one
 #: at a time"): each variant changes one mechanism of the baseline, the defaults of 2026-12-07
 #: written out so that a later change of the defaults does not change what this suite measures.
-SMPO_BASELINE = {"negative_reward_modulation": "penalise", "min_weight": -1.0, "modulation_units": "absolute"}
 SMPO_VARIANTS: dict[str, dict[str, Any]] = {
     "baseline": {"overrides": SMPO_BASELINE},
     "unclamped": {"overrides": SMPO_BASELINE | {"min_weight": None}},
@@ -237,13 +247,15 @@ STEERING_COST = Suite(
 #: Issue 24 item 7: SMPO's paper's first task at 1M env steps, d = 25, against the baselines at equal
 #: steps (OmniSafe's published PPOLag is at 1e7). The authors' preset takes about 3 h per run on one
 #: core (256-256 networks, 80 full-batch epochs of 20,000 steps), so it is a tier of its own. SMPO at
-#: its defaults joins once item 6 has settled them: a run keyed by empty settings would otherwise
-#: measure whichever defaults the revision had.
+#: the defaults item 6 set is written out (``SMPO_EPISODE_END_SHIFT``): a run keyed by empty settings
+#: would measure whichever defaults the revision had.
 GOAL1_1M = Suite(
     name="goal1_1m",
     runs=interleaved([
         *grid("SafetyPointGoal1-v0", ["ppo-lag"], 3, 1_000_000),
         *grid("SafetyPointGoal1-v0", ["ppo"], 1, 1_000_000),
+        *(RunSpec("SafetyPointGoal1-v0", "smpo", seed, 1_000_000, settings=SMPO_EPISODE_END_SHIFT,
+                  variant="episode_end_shift") for seed in range(3)),
         *(RunSpec("SafetyPointGoal1-v0", "smpo", seed, 1_000_000, settings={"preset": "smpo-authors"},
                   tier="authors", variant="authors") for seed in range(3)),
     ]),
