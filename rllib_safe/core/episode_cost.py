@@ -13,11 +13,7 @@ import math
 from collections import deque
 from collections.abc import Iterable
 
-
-def _check_positive_count(name: str, value, allowed: str = "an integer >= 1") -> None:
-    """ValueError naming the setting ``name`` unless ``value`` is an integer >= 1."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` = {value!r} is invalid: it must be {allowed}.")
+from rllib_safe.checks import check_count
 
 
 def _finite(value: float, what: str) -> float:
@@ -32,7 +28,7 @@ class EpisodeWindow:
     """One figure (cost, return or length) of the last ``size`` finished episodes, oldest first."""
 
     def __init__(self, size: int):
-        _check_positive_count("episode_cost_window", size)
+        check_count("episode_cost_window", size, 1)
         self._values: deque[float] = deque(maxlen=size)
 
     def __len__(self) -> int:
@@ -73,8 +69,8 @@ class RecentEpisodeCosts:
     """
 
     def __init__(self, horizon_env_steps: int, min_episodes: int):
-        _check_positive_count("steering_cost_env_steps", horizon_env_steps, "an integer >= 1 (or None)")
-        _check_positive_count("steering_cost_min_episodes", min_episodes)
+        check_count("steering_cost_env_steps", horizon_env_steps, 1, allowed="an integer >= 1 (or None)")
+        check_count("steering_cost_min_episodes", min_episodes, 1)
         self.horizon_env_steps = horizon_env_steps
         self.min_episodes = min_episodes
         self._episodes: deque[tuple[int, float]] = deque()  # (env steps when recorded, cost), oldest first

@@ -47,6 +47,8 @@ from typing import Literal, get_args
 import torch
 from torch import Tensor
 
+from rllib_safe.checks import check_choice
+
 __all__ = [
     "WEIGHT_FLOOR",
     "ModulationTarget",
@@ -97,11 +99,6 @@ def _denominator(log_b: float, threshold: float | Tensor) -> float | Tensor:
     return math.expm1(-log_b * threshold)
 
 
-def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
-
-
 def _lower_bound(min_weight: float | None) -> float:
     """The weight's lower clamp: ``min_weight``, or ``WEIGHT_FLOOR`` for the unclamped f."""
     if min_weight is None:
@@ -115,7 +112,7 @@ def _curve_coordinates(
     x: Tensor, threshold: float | Tensor, units: ModulationUnits
 ) -> tuple[Tensor, float | Tensor, float | Tensor]:
     """(u, t, du/dx): the curve is f = expm1(L (u - t)) / expm1(-L t) in either units."""
-    _check_choice("units", units, get_args(ModulationUnits))
+    check_choice("units", units, get_args(ModulationUnits))
     _check_threshold(threshold)
     if units == "absolute":
         return x, threshold, 1.0
@@ -172,7 +169,7 @@ def modulation_weight_derivative(
 
 def reward_weight_sensitivity(rewards: Tensor, negative_rewards: NegativeRewardModulation) -> Tensor:
     """s(r) = d r~ / d f: |r| ("penalise"), max(r, 0) ("unmodulated") or r ("paper")."""
-    _check_choice("negative_rewards", negative_rewards, get_args(NegativeRewardModulation))
+    check_choice("negative_rewards", negative_rewards, get_args(NegativeRewardModulation))
     if negative_rewards == "penalise":
         return rewards.abs()
     if negative_rewards == "unmodulated":

@@ -125,7 +125,7 @@ class Placement:
 
 def apply_placement(config, placement: Placement = Placement()):
     """Sets EnvRunner and learner resources on an AlgorithmConfig; returns the config."""
-    from rllib_safe.algorithms.validation import check_range
+    from rllib_safe.checks import check_range
 
     check_range("num_gpus_per_learner", placement.num_gpus_per_learner, 0.0, float("inf"))
     if type(placement.num_learners) is not int or placement.num_learners < 0:

@@ -15,7 +15,7 @@ from ray.rllib.algorithms.algorithm_config import NotProvided
 
 from rllib_safe.algorithms.safe_ppo.safe_ppo import SafePPO
 from rllib_safe.algorithms.switching.switching import SwitchingConfig
-from rllib_safe.algorithms.validation import check_range
+from rllib_safe.checks import check_range
 
 #: CRPO's own settings in ``training()`` with their defaults (OmniSafe's tolerance).
 CRPO_TRAINING_DEFAULTS = {"cost_tolerance": 2.0}

@@ -18,7 +18,7 @@ from ray.rllib.algorithms.algorithm_config import NotProvided
 
 from rllib_safe.algorithms.safe_ppo.safe_ppo import SafePPO
 from rllib_safe.algorithms.switching.switching import SwitchingConfig
-from rllib_safe.algorithms.validation import check_choice, check_count, check_range
+from rllib_safe.checks import check_choice, check_count, check_range
 from rllib_safe.core import PAPER_CONFLICT_ANGLE, PAPER_REWARD_WEIGHT, SlackKind, SlackSchedule
 from rllib_safe.renamed import duration_env_steps
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ray.rllib.algorithms.algorithm_config import NotProvided
 
 from rllib_safe.algorithms.safe_ppo.safe_ppo import SafePPO, SafePPOConfig
-from rllib_safe.algorithms.validation import check_range
+from rllib_safe.checks import check_range
 
 #: PPO-Lagrangian's settings in ``training()`` with their defaults (OmniSafe's).
 PPO_LAG_TRAINING_DEFAULTS = {

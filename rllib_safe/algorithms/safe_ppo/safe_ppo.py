@@ -34,7 +34,7 @@ from ray.rllib.utils.metrics import (
 
 from rllib_safe.algorithms.safe_ppo.pipelines import env_to_module_pipeline, module_to_env_pipeline
 from rllib_safe.algorithms.safe_ppo.resources import check_learner_gpus, learner_gpu_fallback, warn_if_ray_lacks_cpus
-from rllib_safe.algorithms.validation import check_choice, check_count, check_range
+from rllib_safe.checks import check_choice, check_count, check_range
 from rllib_safe.connectors.columns import (
     CUMULATIVE_COST_INFO,
     EPISODE_LENGTH_INFO,

@@ -8,8 +8,8 @@ from typing import Literal, get_args
 from ray.rllib.algorithms.algorithm_config import NotProvided
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
-from rllib_safe.algorithms.safe_ppo.safe_ppo import SafePPO, SafePPOConfig, check_range
-from rllib_safe.algorithms.validation import check_choice, check_count
+from rllib_safe.algorithms.safe_ppo.safe_ppo import SafePPO, SafePPOConfig
+from rllib_safe.checks import check_choice, check_count, check_range
 from rllib_safe.core.modulation import (
     WEIGHT_FLOOR,
     ModulationTarget,

@@ -16,7 +16,7 @@ from typing import Literal, get_args
 from ray.rllib.algorithms.algorithm_config import NotProvided
 
 from rllib_safe.algorithms.safe_ppo.safe_ppo import SafePPOConfig
-from rllib_safe.algorithms.validation import check_choice, check_count, check_range
+from rllib_safe.checks import check_choice, check_count, check_range
 
 #: CRPO's and PCRPO's default ``cost_advantage_normalization`` (SafePPO's is "center").
 SWITCHING_COST_ADVANTAGE_NORMALIZATION = "standardize"
