@@ -199,6 +199,20 @@ def check_set_values(options: TrainOptions) -> None:
     check_setting_values(default_config(options.algo), options.overrides, describe=set_flag)
 
 
+def prepare_config(options: TrainOptions):
+    """A new run's validated config, from the options alone (no CPUs, run directory or Ray looked at).
+
+    Raises ConfigError or ValueError naming what is wrong.
+    """
+    check_set_values(options)
+    config = build_config(
+        options.algo, options.env, options.settings(), preset=options.preset, seed=options.seed,
+        placement=options.placement(),
+    )
+    check_warmup_fits(config, options.timesteps)
+    return config
+
+
 def prepare_run(options: TrainOptions) -> PreparedRun:
     """Every check that needs no Ray: the config (new run) or the checkpoints (resume), the run directory.
 
@@ -218,12 +232,7 @@ def prepare_run(options: TrainOptions) -> PreparedRun:
                 options = options.model_copy(update={"checkpoint_every": saved["checkpoint_every"]})
             check_writable(run_dir)
             return PreparedRun(options, run_dir, timesteps, checkpoints=checkpoints)
-        check_set_values(options)
-        config = build_config(
-            options.algo, options.env, options.settings(), preset=options.preset, seed=options.seed,
-            placement=options.placement(),
-        )
-        check_warmup_fits(config, options.timesteps)
+        config = prepare_config(options)
         if ray_address(options.address) is None:
             check_local_cpus(config, local_ray_cpus())
         run_dir = Path(options.run_dir or default_run_dir(options.algo, options.env, options.seed))

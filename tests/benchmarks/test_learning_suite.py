@@ -139,8 +139,7 @@ def test_smoke_suite_resumes_a_crashed_run_skips_finished_ones_and_reports(ray_s
 def test_every_run_of_every_suite_has_settings_a_run_would_accept(tmp_path):
     """A typo in a suite (a preset, a setting, a warm-up past the budget) fails here, not hours into it."""
     from benchmarks.learning_suites import SUITES
-    from rllib_safe.runs.config import build_config
-    from rllib_safe.runs.service import check_warmup_fits
+    from rllib_safe.runs.service import prepare_config
 
     checked = set()
     for suite in SUITES.values():
@@ -150,9 +149,7 @@ def test_every_run_of_every_suite_has_settings_a_run_would_accept(tmp_path):
                 continue
             checked.add(identity)
             options = learning.train_options(spec, tmp_path / suite.name / spec.relative_dir(), suite.checkpoint_every)
-            config = build_config(options.algo, options.env, options.settings(), preset=options.preset,
-                                  seed=options.seed, placement=options.placement())
-            check_warmup_fits(config, options.timesteps)
+            prepare_config(options)
     assert len(checked) > len(SUITES)
 
 
