@@ -15,11 +15,10 @@ J_c and the algorithm's diagnostics after every 10th and the last iteration, and
 
 from __future__ import annotations
 
-import math
 import sys
 from typing import Any
 
-from benchmarks.record import emit, parser, set_torch_threads, start_ray
+from benchmarks.record import emit, finite_or_none, parser, set_torch_threads, start_ray
 
 #: env_config and d of each regime.
 REGIMES: dict[str, tuple[dict[str, Any], float]] = {
@@ -63,7 +62,9 @@ def config_for(algo: str, regime: str, variant: str, seed: int):
 
 
 def rounded(value) -> float | None:
-    return None if value is None or not math.isfinite(value) else round(float(value), 3)
+    """Three decimals, or None where RLlib reported nothing finite."""
+    value = finite_or_none(value)
+    return None if value is None else round(value, 3)
 
 
 def measured(result: dict) -> dict[str, float | None]:

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import math
 import os
 import shutil
 import signal
@@ -45,7 +44,7 @@ from pathlib import Path
 
 from benchmarks.learning_report import load_records, run_figures, write_report
 from benchmarks.learning_suites import REPO, SUITES, RunSpec, Suite, run_key
-from benchmarks.record import append, git_revision, set_torch_threads, stamped, start_ray, utc_now
+from benchmarks.record import append, finite_or_none, git_revision, set_torch_threads, stamped, start_ray, utc_now
 from rllib_safe.metrics import COST_KEY, DIAGNOSTIC_KEYS, RETURN_KEY, STEPS_KEY, flat, lookup
 from rllib_safe.runs.loop import format_duration
 from rllib_safe.runs.run_dir import read_results, run_checkpoints
@@ -121,20 +120,15 @@ def train_options(spec: RunSpec, run_dir: Path, checkpoint_every: int):
     )
 
 
-def measured(value) -> float | None:
-    """A finite number, or None (RLlib reports NaN or nothing before the first finished episode)."""
-    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
-
-
 def curve_of(iterations: list[dict]) -> dict[str, list]:
     """Per iteration: env steps, return, J_c, and each of ``DIAGNOSTIC_KEYS`` the run logged."""
     curve = {
         "env_steps": [int(r[flat(STEPS_KEY)]) for r in iterations],
-        "return": [measured(lookup(r, RETURN_KEY, default=None)) for r in iterations],
-        "cost": [measured(lookup(r, COST_KEY, default=None)) for r in iterations],
+        "return": [finite_or_none(lookup(r, RETURN_KEY, default=None)) for r in iterations],
+        "cost": [finite_or_none(lookup(r, COST_KEY, default=None)) for r in iterations],
     }
     for name, key in DIAGNOSTIC_KEYS.items():
-        values = [measured(lookup(r, key, default=None)) for r in iterations]
+        values = [finite_or_none(lookup(r, key, default=None)) for r in iterations]
         if any(value is not None for value in values):
             curve[name] = values
     return curve

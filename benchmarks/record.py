@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import math
 import os
 import platform
 import shlex
@@ -36,6 +37,11 @@ RESULTS = REPO / "benchmarks" / "results"
 #: Distributions whose versions each line records (python's own is added).
 PACKAGES = ("ray", "torch", "mujoco", "gymnasium", "safety-gymnasium", "rllib-safe")
 PROVENANCE = "provenance"
+
+
+def finite_or_none(value) -> float | None:
+    """A finite number as a float, or None (RLlib reports NaN or nothing before the first finished episode)."""
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
 
 
 def utc_now() -> str:
