@@ -176,6 +176,9 @@ SMPO_LEAD_VARIANTS: dict[str, dict[str, Any]] = {
     "lead_observed_cost": {"overrides": SMPO_LEAD | {"env_config": {"observe_episode_cost": COST_LIMIT}}},
     # f on the advantage (the authors' target): the critic learns the shifted raw rewards, a Markov target.
     "lead_advantage": {"overrides": SMPO_LEAD | {"modulation_target": "advantage"}},
+    # 4 envs per EnvRunner: each env samples 500 steps per update, one whole Circle episode, so no
+    # update sees only the first halves of episodes (f near 1) or only the second (f at the clamp).
+    "lead_whole_episodes": {"overrides": SMPO_LEAD, "num_envs_per_env_runner": 4},
 }
 SMPO_CANDIDATES = {
     "normalized": SMPO_VARIANTS["normalized"],
