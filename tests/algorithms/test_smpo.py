@@ -459,20 +459,24 @@ def test_smpo_ends_within_the_limit_on_budget_env(ray_session):
 
 
 @pytest.mark.parametrize(
-    ("setting", "allowed"),
+    ("overrides", "message"),
     [
-        ({"min_weight": 1.5}, r"a number in \[-1000000.0, 1.0\)"),
-        ({"modulation_warmup_env_steps": -1}, "an integer >= 0"),
-        ({"modulation_target": "return"}, r"one of \('reward', 'advantage'\)"),
-        ({"reward_shift": "per_step"}, r"one of \('none', 'episode_minimum'\)"),
+        ({"min_weight": 1.5}, r"`min_weight` = 1.5 is invalid: it must be a number in \[-1000000.0, 1.0\)"),
+        ({"modulation_warmup_env_steps": -1},
+         "`modulation_warmup_env_steps` = -1 is invalid: it must be an integer >= 0"),
+        ({"modulation_target": "return"},
+         r"`modulation_target` = 'return' is invalid: it must be one of \('reward', 'advantage'\)"),
+        ({"reward_shift": "per_step"},
+         r"`reward_shift` = 'per_step' is invalid: it must be one of \('none', 'episode_minimum'\)"),
+        ({"cost_gamma": 1.0, "qc_bootstrap_time_limit": True},
+         r"`cost_gamma` = 1.0 is invalid with `qc_bootstrap_time_limit=True`"),
     ],
 )
-def test_bad_smpo_settings_fail_before_ray_starts_naming_the_field(ray_must_not_start, tmp_path, setting, allowed):
+def test_bad_smpo_settings_fail_before_ray_starts_naming_the_field(ray_must_not_start, tmp_path, overrides, message):
     from rllib_safe.runs import TrainOptions
     from rllib_safe.runs.service import UsageError, prepare_run
 
-    (name, value), = setting.items()
-    options = TrainOptions(algo="smpo", env="SafetyPointGoal1-v0", run_dir=tmp_path / "run", overrides=setting)
-    with pytest.raises(UsageError, match=rf"`{name}` = {value!r} is invalid: it must be {allowed}"):
+    options = TrainOptions(algo="smpo", env="SafetyPointGoal1-v0", run_dir=tmp_path / "run", overrides=overrides)
+    with pytest.raises(UsageError, match=message):
         prepare_run(options)
     assert not (tmp_path / "run").exists()
