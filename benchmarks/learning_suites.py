@@ -202,6 +202,11 @@ SMPO_DIAGNOSIS = Suite(
         for seed in (0, 3)  # the two seeds the lead kept over d
         for variant, settings in SMPO_LEAD_VARIANTS.items()
     ] + [
+        # Seed 3 held d at PPO-Lag's return with whole episodes per update: the lead's other seeds.
+        RunSpec("SafetyPointCircle1-v0", "smpo", seed, 300_000, settings=SMPO_LEAD_VARIANTS["lead_whole_episodes"],
+                variant="lead_whole_episodes", tier="lead")
+        for seed in (1, 2)
+    ] + [
         # Candidates for new defaults (issue 24 item 6) on the paper's first task, where today's lose.
         RunSpec("SafetyPointGoal1-v0", "smpo", seed, 500_000, settings=settings, variant=variant, tier="goal")
         for variant, settings in SMPO_CANDIDATES.items()
