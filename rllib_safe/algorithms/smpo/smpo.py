@@ -62,8 +62,9 @@ class SMPOConfig(SafePPOConfig):
     Ablations of the paper are switches: ``critic_gradient_coeff=0`` (no gradient through
     Q^c), ``use_dynamic_threshold=False`` (d' = d), ``qc_l2=0`` (no regularisation),
     ``modulation_base`` in {2, 3, 4}. The paper's literal modulation is
-    ``negative_reward_modulation="paper", min_weight=None``; the defaults differ on negative
-    rewards and clamp f at -1 (``rllib_safe.core.modulation`` says why). The authors' public
+    ``negative_reward_modulation="paper", min_weight=None, reward_shift="none"``; the defaults
+    shift rewards to be >= 0 as the authors' code does, penalise any negative reward left, and
+    clamp f at -1 (``rllib_safe.core.modulation`` says why). The authors' public
     code differs from the paper in where f acts, a reward shift, the clamp, a warm-up, the term
     through Q^c and Q^c's regulariser: each is a setting, and the presets ``smpo-paper`` and
     ``smpo-authors`` set either reading at once (``rllib_safe.algorithms.presets``;
